@@ -1,0 +1,546 @@
+"""Clients and everything that happens with them (SPEC §2 clients).
+
+Models hold data and invariants only; every workflow is a service in ``clients.services`` or, for
+the contract lifecycle that opens and closes lost cases, ``retention.services``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from clients.validators import validate_inn, validate_kpp
+
+
+class ClientKind(models.TextChoices):
+    SCHOOL = "school", _("School")
+    KINDERGARTEN = "kindergarten", _("Kindergarten")
+    HOSPITAL = "hospital", _("Hospital")
+    ADMINISTRATION = "administration", _("Administration")
+    CULTURE = "culture", _("Culture centre")
+    OTHER = "other", _("Other")
+
+
+class AcquisitionChannel(models.TextChoices):
+    REFERRAL = "referral", _("Referral")
+    ACTIVE_SALES = "active_sales", _("Active sales")
+    INBOUND = "inbound", _("Inbound")
+
+
+class ClientStatus(models.TextChoices):
+    PROSPECT = "prospect", _("Prospect")
+    ACTIVE = "active", _("Active")
+    LOST = "lost", _("Lost")
+    FREE_MONTH = "free_month", _("Free month")
+    CLOSED = "closed", _("Closed")
+
+
+class Client(models.Model):
+    name = models.CharField(_("name"), max_length=300)
+    inn = models.CharField(_("INN"), max_length=12, unique=True, validators=[validate_inn])
+    kpp = models.CharField(_("KPP"), max_length=9, blank=True, validators=[validate_kpp])
+    kind = models.CharField(_("kind"), max_length=20, choices=ClientKind.choices)
+    region = models.CharField(_("region"), max_length=120, blank=True)
+    city = models.CharField(_("city"), max_length=120, blank=True)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_clients",
+    )
+    acquisition_channel = models.CharField(
+        _("acquisition channel"), max_length=20, choices=AcquisitionChannel.choices
+    )
+    referred_by = models.ForeignKey(
+        "self",
+        verbose_name=_("referred by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="referred_clients",
+    )
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("manager"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="clients",
+    )
+    # Derived from contracts and cases by retention.services.client_refresh_status; stored so
+    # that lists can filter on it.
+    status = models.CharField(
+        _("status"), max_length=20, choices=ClientStatus.choices, default=ClientStatus.PROSPECT
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("client")
+        verbose_name_plural = _("clients")
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(inn__regex=r"^([0-9]{10}|[0-9]{12})$"), name="client_inn_format"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(acquisition_channel=AcquisitionChannel.REFERRAL, referred_by__isnull=False)
+                    | (
+                        ~Q(acquisition_channel=AcquisitionChannel.REFERRAL)
+                        & Q(referred_by__isnull=True)
+                    )
+                ),
+                name="client_referrer_iff_referral",
+            ),
+            models.CheckConstraint(
+                condition=~Q(referred_by=F("id")), name="client_not_own_referrer"
+            ),
+            models.CheckConstraint(condition=~Q(parent=F("id")), name="client_not_own_parent"),
+            models.CheckConstraint(
+                condition=Q(status__in=ClientStatus.values), name="client_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=ClientKind.values), name="client_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(acquisition_channel__in=AcquisitionChannel.values),
+                name="client_channel_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["manager", "status"], name="client_manager_status"),
+            models.Index(fields=["status"], name="client_status"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Contact(models.Model):
+    client = models.ForeignKey(
+        Client, verbose_name=_("client"), on_delete=models.PROTECT, related_name="contacts"
+    )
+    name = models.CharField(_("name"), max_length=200)
+    position = models.CharField(_("position"), max_length=200, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    is_decision_maker = models.BooleanField(_("decision maker"), default=False)
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        ordering = ["-is_decision_maker", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ContractKind(models.TextChoices):
+    PAID = "paid", _("Paid")
+    FREE_MONTH = "free_month", _("Free month")
+
+
+class TerminationReason(models.TextChoices):
+    COMPETITOR = "competitor", _("Went to a competitor")
+    SERVICE_QUALITY = "service_quality", _("Service quality")
+    REFUSED_REQUEST = "refused_request", _("A request was refused")
+    PRICE = "price", _("Price")
+    NO_CONTACT = "no_contact", _("No contact with the manager")
+    BUDGET = "budget", _("No budget")
+    MERGER = "merger", _("Merged into another institution")
+    LIQUIDATION = "liquidation", _("Liquidated")
+    OTHER = "other", _("Other")
+
+
+# SPEC §2: losses the department cannot prevent. Every other reason is controllable.
+NATURAL_REASONS = frozenset({TerminationReason.MERGER, TerminationReason.LIQUIDATION})
+
+
+class Contract(models.Model):
+    """A support contract. Paid contracts of one client never overlap: validated by the
+    services everywhere, and by an exclusion constraint on PostgreSQL (migration 0002)."""
+
+    client = models.ForeignKey(
+        Client, verbose_name=_("client"), on_delete=models.PROTECT, related_name="contracts"
+    )
+    number = models.CharField(_("number"), max_length=50)
+    kind = models.CharField(
+        _("kind"), max_length=20, choices=ContractKind.choices, default=ContractKind.PAID
+    )
+    starts_on = models.DateField(_("starts on"))
+    ends_on = models.DateField(
+        _("ends on"), null=True, blank=True, help_text=_("Last day of service; empty while open.")
+    )
+    monthly_fee = models.DecimalField(_("monthly fee, RUB"), max_digits=12, decimal_places=2)
+    termination_reason = models.CharField(
+        _("termination reason"), max_length=20, choices=TerminationReason.choices, blank=True
+    )
+    comment = models.TextField(_("comment"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("contract")
+        verbose_name_plural = _("contracts")
+        ordering = ["-starts_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__isnull=True) | Q(ends_on__gte=F("starts_on")),
+                name="contract_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(monthly_fee__gte=Decimal("0")), name="contract_fee_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=ContractKind.FREE_MONTH) | Q(monthly_fee=Decimal("0")),
+                name="contract_free_month_is_free",
+            ),
+            models.CheckConstraint(
+                condition=Q(termination_reason="") | Q(ends_on__isnull=False),
+                name="contract_reason_needs_end",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=ContractKind.values), name="contract_kind_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["client", "kind", "starts_on"], name="contract_client_kind_start"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_natural_loss(self) -> bool:
+        return self.termination_reason in NATURAL_REASONS
+
+
+class AssignmentReason(models.TextChoices):
+    INITIAL = "initial", _("First manager")
+    HANDOVER = "handover", _("Handover after a sale")
+    REASSIGN = "reassign", _("Reassigned")
+    DISMISSAL = "dismissal", _("Manager dismissed")
+    RETURN = "return", _("Returned client")
+
+
+class ClientAssignment(models.Model):
+    """Who owned a client when. KPIs per manager come from this history (SPEC §4)."""
+
+    client = models.ForeignKey(
+        Client, verbose_name=_("client"), on_delete=models.PROTECT, related_name="assignments"
+    )
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("manager"),
+        on_delete=models.PROTECT,
+        related_name="assignments",
+    )
+    # Null on the first assignment: it covers all history before it (SPEC §2).
+    starts_on = models.DateField(_("from"), null=True, blank=True)
+    ends_on = models.DateField(_("to"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=20, choices=AssignmentReason.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("assignment")
+        verbose_name_plural = _("assignment history")
+        ordering = [F("starts_on").asc(nulls_first=True)]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client"],
+                condition=Q(ends_on__isnull=True),
+                name="assignment_one_current_per_client",
+            ),
+            models.UniqueConstraint(
+                fields=["client"],
+                condition=Q(starts_on__isnull=True),
+                name="assignment_one_open_past_per_client",
+            ),
+            models.CheckConstraint(
+                condition=Q(starts_on__isnull=True)
+                | Q(ends_on__isnull=True)
+                | Q(ends_on__gte=F("starts_on")),
+                name="assignment_ends_after_start",
+            ),
+        ]
+        indexes = [models.Index(fields=["manager", "ends_on"], name="assignment_manager_end")]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.client_id} → {self.manager_id} ({self.starts_on or '…'}–{self.ends_on or '…'})"
+        )
+
+
+class InteractionKind(models.TextChoices):
+    CALL_OUT = "call_out", _("Outgoing call")
+    CALL_IN = "call_in", _("Incoming call")
+    MEETING = "meeting", _("Meeting")
+    EMAIL = "email", _("Email")
+    MESSENGER = "messenger", _("Messenger")
+
+
+class InteractionOutcome(models.TextChoices):
+    REACHED = "reached", _("Reached")
+    NO_ANSWER = "no_answer", _("No answer")
+    CALLBACK_REQUESTED = "callback_requested", _("Asked to call back")
+    COMPLAINT = "complaint", _("Complaint")
+
+
+class Interaction(models.Model):
+    client = models.ForeignKey(
+        Client, verbose_name=_("client"), on_delete=models.PROTECT, related_name="interactions"
+    )
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("employee"),
+        on_delete=models.PROTECT,
+        related_name="interactions",
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=InteractionKind.choices)
+    occurred_at = models.DateTimeField(_("when"))
+    duration_min = models.PositiveIntegerField(_("duration, min"), default=0)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=InteractionOutcome.choices)
+    summary = models.TextField(_("summary"), blank=True)
+    next_contact_on = models.DateField(_("next contact"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("interaction")
+        verbose_name_plural = _("interactions")
+        ordering = ["-occurred_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=InteractionKind.values), name="interaction_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome__in=InteractionOutcome.values),
+                name="interaction_outcome_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["client", "-occurred_at"], name="interaction_client_time"),
+            models.Index(fields=["staff", "-occurred_at"], name="interaction_staff_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class RequestUrgency(models.TextChoices):
+    NORMAL = "normal", _("Normal")
+    URGENT = "urgent", _("Urgent")
+
+
+class RequestStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    IN_PROGRESS = "in_progress", _("In progress")
+    RESOLVED = "resolved", _("Resolved")
+    REFUSAL_PENDING = "refusal_pending", _("Refusal awaiting approval")
+    REFUSED = "refused", _("Refused")
+
+
+OPEN_REQUEST_STATUSES = (
+    RequestStatus.OPEN,
+    RequestStatus.IN_PROGRESS,
+    RequestStatus.REFUSAL_PENDING,
+)
+
+
+class ClientRequest(models.Model):
+    """A client's request (заявка). A manager never refuses one alone (SPEC §3.4)."""
+
+    client = models.ForeignKey(
+        Client, verbose_name=_("client"), on_delete=models.PROTECT, related_name="requests"
+    )
+    logged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("logged by"),
+        on_delete=models.PROTECT,
+        related_name="logged_requests",
+    )
+    topic = models.CharField(_("topic"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    urgency = models.CharField(
+        _("urgency"), max_length=10, choices=RequestUrgency.choices, default=RequestUrgency.NORMAL
+    )
+    opened_at = models.DateTimeField(_("opened"))
+    due_at = models.DateTimeField(_("due"))
+    status = models.CharField(
+        _("status"), max_length=20, choices=RequestStatus.choices, default=RequestStatus.OPEN
+    )
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    refusal_reason = models.TextField(_("refusal reason"), blank=True)
+    refusal_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("refusal requested by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    refusal_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("refusal approved by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("client request")
+        verbose_name_plural = _("client requests")
+        ordering = ["-opened_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(due_at__gte=F("opened_at")), name="request_due_after_open"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=RequestStatus.values), name="request_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=RequestStatus.REFUSED) | Q(refusal_approved_by__isnull=False),
+                name="request_refusal_is_approved",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["client", "-opened_at"], name="request_client_time"),
+            models.Index(fields=["status", "due_at"], name="request_status_due"),
+        ]
+
+    def __str__(self) -> str:
+        return self.topic
+
+
+class ReferralStatus(models.TextChoices):
+    NEW = "new", _("New")
+    IN_PROGRESS = "in_progress", _("In progress")
+    WON = "won", _("Won")
+    LOST = "lost", _("Lost")
+
+
+class Referral(models.Model):
+    """A lead named by an existing client."""
+
+    referrer = models.ForeignKey(
+        Client, verbose_name=_("referrer"), on_delete=models.PROTECT, related_name="referrals"
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        related_name="recorded_referrals",
+    )
+    organisation = models.CharField(_("organisation"), max_length=300)
+    inn = models.CharField(_("INN"), max_length=12, blank=True, validators=[validate_inn])
+    contact = models.CharField(_("contact"), max_length=300, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=ReferralStatus.choices, default=ReferralStatus.NEW
+    )
+    client = models.ForeignKey(
+        Client,
+        verbose_name=_("became client"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("referral")
+        verbose_name_plural = _("referrals")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status=ReferralStatus.WON) | Q(client__isnull=False),
+                name="referral_won_has_client",
+            ),
+        ]
+        indexes = [models.Index(fields=["referrer", "-created_at"], name="referral_referrer")]
+
+    def __str__(self) -> str:
+        return self.organisation
+
+
+class TaskKind(models.TextChoices):
+    FOLLOW_UP = "follow_up", _("Follow-up call")
+    FREE_MONTH_ENDING = "free_month_ending", _("Free month ending")
+    REQUEST_OVERDUE = "request_overdue", _("Overdue request")
+    AT_RISK = "at_risk", _("Client at risk")
+    REFUSAL_APPROVAL = "refusal_approval", _("Refusal to approve")
+    MANUAL = "manual", _("Task")
+
+
+class Task(models.Model):
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
+        on_delete=models.PROTECT,
+        related_name="tasks",
+    )
+    client = models.ForeignKey(
+        Client,
+        verbose_name=_("client"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tasks",
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=TaskKind.choices)
+    title = models.CharField(_("title"), max_length=300, blank=True)
+    due_on = models.DateField(_("due"))
+    done_at = models.DateTimeField(_("done"), null=True, blank=True)
+    # Null = created by the system (nightly job or a workflow step).
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("task")
+        verbose_name_plural = _("tasks")
+        ordering = ["due_on", "id"]
+        constraints = [
+            # System tasks are idempotent: at most one open task per (client, kind) (SPEC §2).
+            models.UniqueConstraint(
+                fields=["client", "kind"],
+                condition=Q(done_at__isnull=True, created_by__isnull=True),
+                name="task_one_open_system_task",
+            ),
+            models.CheckConstraint(condition=Q(kind__in=TaskKind.values), name="task_kind_valid"),
+        ]
+        indexes = [
+            models.Index(fields=["assignee", "done_at", "due_on"], name="task_assignee_open"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title or self.get_kind_display()

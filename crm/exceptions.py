@@ -1,0 +1,9 @@
+"""Domain errors shared by services, pages and the API."""
+
+
+class Conflict(Exception):
+    """The action lost a race or no longer applies (e.g. a case already claimed): HTTP 409."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message

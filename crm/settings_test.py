@@ -1,0 +1,19 @@
+"""Test overlay: the same settings, made fast and deterministic.
+
+DATABASE_URL and REDIS_URL still come from the environment, so CI runs the suite against the real
+PostgreSQL and Redis; without them the suite runs on SQLite with eager Celery.
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
+os.environ.setdefault("DEBUG", "false")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+
+from crm.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+# Tests run tasks in-process unless a test starts a real worker on purpose.
+CELERY_TASK_ALWAYS_EAGER = True
+LANGUAGE_CODE = "ru"

@@ -1,0 +1,500 @@
+"""The contract lifecycle, the client status it derives, and the win-back workflow
+(SPEC §2 status, §3.2–§3.3).
+
+Contract services live here, not in ``clients``, because every one of them may open or close a lost
+case: this module is the single home of the rule "terminating the last paid contract opens a case".
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from clients.models import (
+    NATURAL_REASONS,
+    AssignmentReason,
+    Client,
+    ClientStatus,
+    Contract,
+    ContractKind,
+    TerminationReason,
+)
+from clients.selectors import assignment_on
+from clients.services import client_reassign
+from crm.audit import record_update, save_audited
+from crm.exceptions import Conflict
+from retention.models import ACTIVE_CASE_STATUSES, CaseStatus, LostCase
+from staff.models import BOOK_ROLES, Role, User
+
+ONE_DAY = datetime.timedelta(days=1)
+
+
+# --- status ---------------------------------------------------------------------------------
+
+
+def derive_client_status(
+    *,
+    paid_periods: list[tuple[datetime.date, datetime.date | None]],
+    active_case_status: str | None,
+    in_free_month: bool,
+    today: datetime.date,
+) -> str:
+    """SPEC §2 client status, as a pure function of the client's paid periods and its case.
+
+    active (paid coverage today) → free_month (a free month of the return workflow runs today) →
+    lost (an open case) → closed (was a client: natural loss or declined case) → prospect.
+    """
+    if any(start <= today and (end is None or today <= end) for start, end in paid_periods):
+        return ClientStatus.ACTIVE
+    if active_case_status is not None and in_free_month:
+        return ClientStatus.FREE_MONTH
+    if active_case_status is not None:
+        return ClientStatus.LOST
+    if any(start <= today for start, _end in paid_periods):
+        return ClientStatus.CLOSED
+    return ClientStatus.PROSPECT
+
+
+def _status_expression(today: datetime.date) -> Case:
+    """``derive_client_status`` as one SQL expression, for refreshing every client at once."""
+    paid = Contract.objects.filter(client=OuterRef("pk"), kind=ContractKind.PAID)
+    covering = paid.filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today), starts_on__lte=today)
+    active_case = LostCase.objects.filter(client=OuterRef("pk"), status__in=ACTIVE_CASE_STATUSES)
+    free_month = Contract.objects.filter(
+        client=OuterRef("pk"),
+        kind=ContractKind.FREE_MONTH,
+        starts_on__lte=today,
+        ends_on__gte=today,
+    )
+    return Case(
+        When(Exists(covering), then=Value(ClientStatus.ACTIVE)),
+        When(Exists(active_case) & Exists(free_month), then=Value(ClientStatus.FREE_MONTH)),
+        When(Exists(active_case), then=Value(ClientStatus.LOST)),
+        When(Exists(paid.filter(starts_on__lte=today)), then=Value(ClientStatus.CLOSED)),
+        default=Value(ClientStatus.PROSPECT),
+    )
+
+
+def clients_refresh_statuses(
+    *, today: datetime.date | None = None, client_ids: list[int] | None = None
+) -> int:
+    """Store the derived status of every client (or of ``client_ids``); returns how many changed.
+
+    Idempotent, and safe to run twice at once: each run writes the same values.
+    """
+    today = today or timezone.localdate()
+    clients = Client.objects.all()
+    if client_ids is not None:
+        clients = clients.filter(pk__in=client_ids)
+    stale = clients.annotate(derived=_status_expression(today)).exclude(status=F("derived"))
+    changed = 0
+    for status in ClientStatus.values:
+        ids = list(stale.filter(derived=status).values_list("pk", flat=True))
+        if ids:
+            changed += Client.objects.filter(pk__in=ids).update(
+                status=status, updated_at=timezone.now()
+            )
+    return changed
+
+
+def client_refresh_status(client: Client, *, today: datetime.date | None = None) -> Client:
+    clients_refresh_statuses(today=today, client_ids=[client.pk])
+    client.refresh_from_db(fields=["status", "updated_at"])
+    return client
+
+
+# --- contracts ------------------------------------------------------------------------------
+
+
+def _paid_overlap(client: Client, starts_on, ends_on, *, exclude_pk=None) -> Contract | None:
+    overlapping = Contract.objects.filter(client=client, kind=ContractKind.PAID).filter(
+        Q(ends_on__isnull=True) | Q(ends_on__gte=starts_on)
+    )
+    if ends_on is not None:
+        overlapping = overlapping.filter(starts_on__lte=ends_on)
+    if exclude_pk is not None:
+        overlapping = overlapping.exclude(pk=exclude_pk)
+    return overlapping.first()
+
+
+def _check_fee(monthly_fee) -> Decimal:
+    try:
+        fee = Decimal(monthly_fee)
+    except (ArithmeticError, TypeError, ValueError):
+        raise ValidationError({"monthly_fee": _("Enter the monthly fee in roubles.")}) from None
+    if not fee.is_finite() or fee < 0:
+        raise ValidationError({"monthly_fee": _("The monthly fee cannot be negative.")})
+    return fee
+
+
+def _save_contract(contract: Contract, *, actor: User, reason: str) -> Contract:
+    contract.full_clean(validate_constraints=False)
+    overlap = (
+        _paid_overlap(contract.client, contract.starts_on, contract.ends_on, exclude_pk=contract.pk)
+        if contract.kind == ContractKind.PAID
+        else None
+    )
+    if overlap is not None:
+        raise ValidationError(
+            {
+                "starts_on": _("Overlaps paid contract %(number)s (%(start)s – %(end)s).")
+                % {
+                    "number": overlap.number,
+                    "start": overlap.starts_on.isoformat(),
+                    "end": overlap.ends_on.isoformat() if overlap.ends_on else "…",
+                }
+            }
+        )
+    try:
+        with transaction.atomic():
+            save_audited(contract, actor=actor, reason=reason)
+    except IntegrityError:
+        # PostgreSQL's exclusion constraint caught a concurrent overlapping insert.
+        raise ValidationError(
+            {"starts_on": _("Overlaps another paid contract of this client.")}
+        ) from None
+    return contract
+
+
+@transaction.atomic
+def contract_create(
+    *,
+    actor: User,
+    client: Client,
+    number: str,
+    starts_on: datetime.date,
+    monthly_fee,
+    ends_on: datetime.date | None = None,
+    comment: str = "",
+) -> Contract:
+    """Add a paid contract. A client that comes back by itself (a new paid contract while a case
+    is being worked) closes its case as returned (SPEC §3.3)."""
+    client = Client.objects.select_for_update().get(pk=client.pk)
+    contract = Contract(
+        client=client,
+        number=number.strip(),
+        kind=ContractKind.PAID,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        monthly_fee=_check_fee(monthly_fee),
+        comment=comment.strip(),
+    )
+    _save_contract(contract, actor=actor, reason=_("contract added"))
+    case = LostCase.objects.filter(client=client, status__in=ACTIVE_CASE_STATUSES).first()
+    if case is not None and starts_on >= case.lost_on:
+        case.status = CaseStatus.RETURNED
+        case.returned_on = starts_on
+        case.closed_on = starts_on
+        save_audited(
+            case,
+            actor=actor,
+            reason=_("client came back by itself"),
+            update_fields=["status", "returned_on", "closed_on"],
+        )
+    client_refresh_status(client)
+    return contract
+
+
+@transaction.atomic
+def contract_change_fee(
+    *,
+    actor: User,
+    contract: Contract,
+    effective_on: datetime.date,
+    monthly_fee,
+    number: str = "",
+) -> Contract:
+    """SPEC §2: a fee change is not a termination. The contract ends on d−1 and a new one starts
+    on d with the new fee: no gap, no loss, no case. Returns the new contract."""
+    contract = Contract.objects.select_for_update().get(pk=contract.pk)
+    fee = _check_fee(monthly_fee)
+    if contract.kind != ContractKind.PAID:
+        raise ValidationError({"contract": _("Only a paid contract has a fee to change.")})
+    if effective_on <= contract.starts_on:
+        raise ValidationError(
+            {"effective_on": _("The new fee must start after the contract's first day.")}
+        )
+    if contract.ends_on is not None and effective_on > contract.ends_on:
+        raise ValidationError({"effective_on": _("The contract has ended by then.")})
+    if fee == contract.monthly_fee:
+        raise ValidationError({"monthly_fee": _("The fee is the same as now.")})
+    old_end, old_reason = contract.ends_on, contract.termination_reason
+    contract.ends_on = effective_on - ONE_DAY
+    contract.termination_reason = ""
+    save_audited(
+        contract,
+        actor=actor,
+        reason=_("fee changed from %(day)s") % {"day": effective_on.isoformat()},
+        update_fields=["ends_on", "termination_reason"],
+    )
+    new = Contract(
+        client=contract.client,
+        number=(number or f"{contract.number}/{effective_on:%Y%m}").strip(),
+        kind=ContractKind.PAID,
+        starts_on=effective_on,
+        ends_on=old_end,
+        termination_reason=old_reason,
+        monthly_fee=fee,
+        comment=contract.comment,
+    )
+    return _save_contract(new, actor=actor, reason=_("new fee"))
+
+
+@transaction.atomic
+def contract_terminate(
+    *,
+    actor: User,
+    contract: Contract,
+    ends_on: datetime.date,
+    reason: str,
+    comment: str = "",
+) -> tuple[Contract, LostCase | None]:
+    """SPEC §3.2: terminating the last paid contract makes the client lost from ``ends_on + 1``.
+    A controllable reason opens a LostCase in the same transaction; a natural one (merger,
+    liquidation) closes the client and opens none."""
+    contract = Contract.objects.select_for_update().select_related("client").get(pk=contract.pk)
+    if contract.kind != ContractKind.PAID:
+        raise ValidationError({"contract": _("Only a paid contract is terminated.")})
+    if contract.termination_reason:
+        raise ValidationError({"contract": _("The contract is already terminated.")})
+    if reason not in TerminationReason.values:
+        raise ValidationError({"reason": _("Choose a termination reason.")})
+    if ends_on < contract.starts_on:
+        raise ValidationError({"ends_on": _("The last day cannot be before the contract starts.")})
+    if contract.ends_on is not None and ends_on > contract.ends_on:
+        raise ValidationError(
+            {"ends_on": _("The contract already ends on %(day)s.") % {"day": contract.ends_on}}
+        )
+    contract.ends_on = ends_on
+    contract.termination_reason = reason
+    if comment:
+        contract.comment = comment.strip()
+    save_audited(
+        contract,
+        actor=actor,
+        reason=_("terminated: %(reason)s") % {"reason": contract.get_termination_reason_display()},
+        update_fields=["ends_on", "termination_reason", "comment"],
+    )
+    lost_on = ends_on + ONE_DAY
+    still_covered = _paid_overlap(contract.client, lost_on, lost_on, exclude_pk=contract.pk)
+    case = None
+    if still_covered is None and reason not in NATURAL_REASONS:
+        owner = assignment_on(contract.client, ends_on)
+        case = LostCase(
+            client=contract.client,
+            lost_on=lost_on,
+            lost_by=owner.manager if owner else contract.client.manager,
+            reason=reason,
+            lost_fee=contract.monthly_fee,
+        )
+        try:
+            with transaction.atomic():
+                save_audited(case, actor=actor, reason=_("client lost"))
+        except IntegrityError:
+            raise Conflict(_("This client already has an open lost case.")) from None
+    client_refresh_status(contract.client)
+    return contract, case
+
+
+# --- the return workflow (SPEC §3.3) --------------------------------------------------------
+
+
+def _require_return_manager(actor: User) -> None:
+    if actor.role not in (Role.RETURN_MANAGER, Role.DIRECTOR):
+        raise PermissionDenied(_("Only a return manager works lost clients."))
+
+
+def _require_case_owner(actor: User, case: LostCase) -> None:
+    if actor.role != Role.DIRECTOR and case.return_manager_id != actor.pk:
+        raise PermissionDenied(_("Claim the case first."))
+
+
+@transaction.atomic
+def lost_case_claim(*, actor: User, case: LostCase) -> LostCase:
+    """SPEC §3.3: claiming is atomic. A conditional UPDATE decides the race: exactly one of any
+    number of simultaneous claims changes the row; the others get a Conflict naming the winner."""
+    _require_return_manager(actor)
+    now = timezone.now()
+    won = LostCase.objects.filter(pk=case.pk, status=CaseStatus.OPEN).update(
+        status=CaseStatus.CLAIMED, return_manager=actor, claimed_at=now
+    )
+    case.refresh_from_db()
+    if not won:
+        if case.return_manager_id == actor.pk:
+            return case
+        holder = case.return_manager or _("nobody")
+        raise Conflict(_("Already claimed by %(name)s.") % {"name": holder})
+    record_update(case, actor=actor, reason=_("claimed"))
+    return case
+
+
+def _month_later(day: datetime.date) -> datetime.date:
+    """The last day of a one-calendar-month period starting on ``day``."""
+    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
+    same_day = min(day.day, calendar.monthrange(year, month)[1])
+    return datetime.date(year, month, same_day) - ONE_DAY
+
+
+@transaction.atomic
+def lost_case_start_free_month(
+    *, actor: User, case: LostCase, starts_on: datetime.date | None = None
+) -> LostCase:
+    """Offer a month of free service: a ``free_month`` contract with fee 0 for one calendar
+    month; the client's status becomes ``free_month`` while it runs."""
+    case = LostCase.objects.select_for_update().select_related("client").get(pk=case.pk)
+    _require_case_owner(actor, case)
+    if case.status != CaseStatus.CLAIMED:
+        raise Conflict(_("A free month starts only on a claimed case."))
+    starts_on = starts_on or timezone.localdate()
+    if starts_on < case.lost_on:
+        raise ValidationError({"starts_on": _("The free month starts after the client was lost.")})
+    contract = Contract(
+        client=case.client,
+        number=f"FM-{case.pk}",
+        kind=ContractKind.FREE_MONTH,
+        starts_on=starts_on,
+        ends_on=_month_later(starts_on),
+        monthly_fee=Decimal("0"),
+    )
+    _save_contract(contract, actor=actor, reason=_("free month"))
+    case.status = CaseStatus.FREE_MONTH
+    case.free_month_contract = contract
+    save_audited(
+        case,
+        actor=actor,
+        reason=_("free month started"),
+        update_fields=["status", "free_month_contract"],
+    )
+    client_refresh_status(case.client)
+    return case
+
+
+@transaction.atomic
+def lost_case_return(
+    *,
+    actor: User,
+    case: LostCase,
+    manager: User,
+    starts_on: datetime.date,
+    monthly_fee,
+    number: str = "",
+) -> LostCase:
+    """Return the client: a new paid contract, and the client goes to a client manager chosen by
+    the return manager — never the one who lost it (SPEC §3.3, enforced in the database too)."""
+    case = LostCase.objects.select_for_update().select_related("client").get(pk=case.pk)
+    _require_case_owner(actor, case)
+    if case.status not in (CaseStatus.CLAIMED, CaseStatus.FREE_MONTH):
+        raise Conflict(_("This case is closed."))
+    if manager is None or manager.pk == case.lost_by_id:
+        raise ValidationError(
+            {"manager": _("Give the client to a different manager than the one who lost it.")}
+        )
+    if not manager.is_active or manager.role not in BOOK_ROLES:
+        raise ValidationError({"manager": _("Choose an active client manager.")})
+    if starts_on < case.lost_on:
+        raise ValidationError(
+            {"starts_on": _("The new contract starts after the client was lost.")}
+        )
+    if starts_on > timezone.localdate():
+        raise ValidationError({"starts_on": _("The date cannot be in the future.")})
+    if case.free_month_contract_id:
+        free = case.free_month_contract
+        if starts_on <= free.ends_on:
+            # The client pays from the day it comes back: the free month ends the day before.
+            if starts_on <= free.starts_on:
+                raise ValidationError(
+                    {"starts_on": _("The paid contract starts after the free month began.")}
+                )
+            free.ends_on = starts_on - ONE_DAY
+            save_audited(
+                free, actor=actor, reason=_("free month ended by return"), update_fields=["ends_on"]
+            )
+    contract = Contract(
+        client=case.client,
+        number=(number or f"R-{case.pk}").strip(),
+        kind=ContractKind.PAID,
+        starts_on=starts_on,
+        monthly_fee=_check_fee(monthly_fee),
+    )
+    _save_contract(contract, actor=actor, reason=_("client returned"))
+    if case.client.manager_id != manager.pk:
+        client_reassign(
+            actor=actor,
+            client=case.client,
+            manager=manager,
+            effective_on=starts_on,
+            reason=AssignmentReason.RETURN,
+            check_permission=False,
+        )
+    case.status = CaseStatus.RETURNED
+    case.returned_on = starts_on
+    case.closed_on = starts_on
+    case.new_manager = manager
+    save_audited(
+        case,
+        actor=actor,
+        reason=_("returned to %(name)s") % {"name": manager},
+        update_fields=["status", "returned_on", "closed_on", "new_manager"],
+    )
+    client_refresh_status(case.client)
+    return case
+
+
+@transaction.atomic
+def lost_case_decline(
+    *, actor: User, case: LostCase, reason: str, declined_on: datetime.date | None = None
+) -> LostCase:
+    case = LostCase.objects.select_for_update().select_related("client").get(pk=case.pk)
+    _require_return_manager(actor)
+    if case.status == CaseStatus.OPEN and actor.role != Role.DIRECTOR:
+        raise PermissionDenied(_("Claim the case first."))
+    if case.status != CaseStatus.OPEN:
+        _require_case_owner(actor, case)
+    if case.status not in ACTIVE_CASE_STATUSES:
+        raise Conflict(_("This case is closed."))
+    if not reason.strip():
+        raise ValidationError({"reason": _("Say why the client does not come back.")})
+    declined_on = declined_on or timezone.localdate()
+    if declined_on < case.lost_on:
+        raise ValidationError({"declined_on": _("The case cannot close before the loss.")})
+    case.status = CaseStatus.DECLINED
+    case.closed_on = declined_on
+    case.decline_reason = reason.strip()
+    save_audited(
+        case,
+        actor=actor,
+        reason=_("declined"),
+        update_fields=["status", "closed_on", "decline_reason"],
+    )
+    client_refresh_status(case.client)
+    return case
+
+
+def lost_cases_close_expired(*, today: datetime.date | None = None) -> int:
+    """Nightly: decline cases not returned within RETURN_WINDOW_DAYS of the loss, closed on
+    ``lost_on + window`` — the day the window ran out, not the day the job ran — so KPIs do not
+    depend on when the job runs. Idempotent; a conditional update per case keeps two runs safe."""
+    today = today or timezone.localdate()
+    window = datetime.timedelta(days=settings.RETURN_WINDOW_DAYS)
+    expired = LostCase.objects.filter(status__in=ACTIVE_CASE_STATUSES, lost_on__lt=today - window)
+    closed = 0
+    for case in expired.only("pk", "lost_on", "client_id"):
+        closed_on = case.lost_on + window
+        with transaction.atomic():
+            if LostCase.objects.filter(pk=case.pk, status__in=ACTIVE_CASE_STATUSES).update(
+                status=CaseStatus.DECLINED,
+                closed_on=closed_on,
+                decline_reason=_("Return window ran out"),
+            ):
+                case.refresh_from_db()
+                record_update(case, actor=None, reason=_("return window ran out"))
+                closed += 1
+    return closed

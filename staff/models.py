@@ -1,0 +1,116 @@
+"""People of the commercial department (SPEC §1, §2 staff)."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+DEFAULT_CAPACITY = 150
+
+
+class Role(models.TextChoices):
+    DIRECTOR = "director", _("Commercial director")
+    MENTOR = "mentor", _("Mentor")
+    CLIENT_MANAGER = "client_manager", _("Client manager")
+    RETURN_MANAGER = "return_manager", _("Return manager")
+    SALES_MANAGER = "sales_manager", _("Sales manager")
+
+
+# Roles whose holders keep a book of clients (SPEC §1: a mentor "can own clients too"; a sales
+# manager owns a won client until the handover).
+OWNER_ROLES = (Role.CLIENT_MANAGER, Role.MENTOR, Role.SALES_MANAGER)
+# Roles a client can be handed to for everyday service.
+BOOK_ROLES = (Role.CLIENT_MANAGER, Role.MENTOR)
+
+
+class StaffQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+    def book_keepers(self):
+        """Active people who can be given clients to serve: client managers and mentors."""
+        return self.active().filter(role__in=BOOK_ROLES)
+
+
+class StaffManager(UserManager.from_queryset(StaffQuerySet)):
+    pass
+
+
+class User(AbstractUser):
+    full_name = models.CharField(_("full name"), max_length=200)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    mentor = models.ForeignKey(
+        "self",
+        verbose_name=_("mentor"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="mentees",
+        limit_choices_to={"role": Role.MENTOR},
+    )
+    hired_on = models.DateField(_("hired on"), null=True, blank=True)
+    ramp_until = models.DateField(
+        _("trainee until"),
+        null=True,
+        blank=True,
+        help_text=_("A new client manager is a trainee until this date (3 to 6 months)."),
+    )
+    capacity = models.PositiveIntegerField(_("capacity (clients)"), default=DEFAULT_CAPACITY)
+    dismissed_on = models.DateField(_("dismissed on"), null=True, blank=True)
+
+    objects = StaffManager()
+    history = HistoricalRecords(excluded_fields=["password", "last_login"])
+
+    REQUIRED_FIELDS = ["email", "full_name", "role"]
+
+    class Meta:
+        verbose_name = _("employee")
+        verbose_name_plural = _("employees")
+        ordering = ["full_name"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(mentor=F("id")), name="staff_user_not_own_mentor"),
+            models.CheckConstraint(
+                condition=Q(dismissed_on__isnull=True) | Q(is_active=False),
+                name="staff_user_dismissed_is_inactive",
+            ),
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="staff_user_role_valid"),
+        ]
+        indexes = [models.Index(fields=["role", "is_active"], name="staff_user_role_active")]
+
+    def __str__(self) -> str:
+        return self.full_name or self.username
+
+    def get_full_name(self) -> str:
+        return self.full_name or self.username
+
+    def get_short_name(self) -> str:
+        return self.get_full_name()
+
+    def is_trainee(self, on: datetime.date) -> bool:
+        return self.ramp_until is not None and on <= self.ramp_until
+
+    @property
+    def is_director(self) -> bool:
+        return self.role == Role.DIRECTOR
+
+    @property
+    def is_mentor(self) -> bool:
+        return self.role == Role.MENTOR
+
+    @property
+    def is_client_manager(self) -> bool:
+        return self.role == Role.CLIENT_MANAGER
+
+    @property
+    def is_return_manager(self) -> bool:
+        return self.role == Role.RETURN_MANAGER
+
+    @property
+    def is_sales_manager(self) -> bool:
+        return self.role == Role.SALES_MANAGER

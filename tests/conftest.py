@@ -1,0 +1,84 @@
+"""The fixed cast of the department, shared by every test (roles of SPEC §1)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from staff.models import Role
+from tests.factories import UserFactory
+
+PASSWORD = "pass-12345"
+
+
+def on_postgres() -> bool:
+    from django.db import connection
+
+    return connection.vendor == "postgresql"
+
+
+requires_postgres = pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith(("postgres", "postgis")),
+    reason="needs PostgreSQL (set DATABASE_URL)",
+)
+
+
+@pytest.fixture
+def director(db):
+    return UserFactory(username="director", full_name="Директор Ирина", role=Role.DIRECTOR)
+
+
+@pytest.fixture
+def mentor(db):
+    return UserFactory(username="mentor", full_name="Наставник Олег", role=Role.MENTOR)
+
+
+@pytest.fixture
+def manager(mentor):
+    """A client manager in ``mentor``'s group."""
+    return UserFactory(
+        username="manager", full_name="Клиент-менеджер Анна", role=Role.CLIENT_MANAGER, mentor=mentor
+    )
+
+
+@pytest.fixture
+def colleague(mentor):
+    """Another client manager of the same group."""
+    return UserFactory(
+        username="colleague",
+        full_name="Клиент-менеджер Борис",
+        role=Role.CLIENT_MANAGER,
+        mentor=mentor,
+    )
+
+
+@pytest.fixture
+def other_mentor(db):
+    return UserFactory(username="mentor2", full_name="Наставник Вера", role=Role.MENTOR)
+
+
+@pytest.fixture
+def outsider(other_mentor):
+    """A client manager of another group."""
+    return UserFactory(
+        username="outsider",
+        full_name="Клиент-менеджер Глеб",
+        role=Role.CLIENT_MANAGER,
+        mentor=other_mentor,
+    )
+
+
+@pytest.fixture
+def return_manager(db):
+    return UserFactory(username="returner", full_name="Возвраты Дарья", role=Role.RETURN_MANAGER)
+
+
+@pytest.fixture
+def second_return_manager(db):
+    return UserFactory(username="returner2", full_name="Возвраты Егор", role=Role.RETURN_MANAGER)
+
+
+@pytest.fixture
+def sales_manager(db):
+    return UserFactory(username="sales", full_name="Продажи Жанна", role=Role.SALES_MANAGER)
