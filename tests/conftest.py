@@ -38,7 +38,10 @@ def mentor(db):
 def manager(mentor):
     """A client manager in ``mentor``'s group."""
     return UserFactory(
-        username="manager", full_name="Клиент-менеджер Анна", role=Role.CLIENT_MANAGER, mentor=mentor
+        username="manager",
+        full_name="Клиент-менеджер Анна",
+        role=Role.CLIENT_MANAGER,
+        mentor=mentor,
     )
 
 
@@ -82,3 +85,14 @@ def second_return_manager(db):
 @pytest.fixture
 def sales_manager(db):
     return UserFactory(username="sales", full_name="Продажи Жанна", role=Role.SALES_MANAGER)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Locks, throttles and cached pages must not leak from one test into the next (the cache is
+    Redis when REDIS_URL is set)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -52,6 +52,7 @@ class ClientFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Client
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"МБОУ СОШ № {n}")
     inn = factory.Sequence(make_inn)
