@@ -10,8 +10,10 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable, Mapping
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -20,16 +22,26 @@ from clients.models import (
     AssignmentReason,
     Client,
     ClientAssignment,
+    ClientRequest,
+    ClientStatus,
     Contact,
     Interaction,
     InteractionOutcome,
     Referral,
     ReferralStatus,
+    RequestStatus,
+    RequestUrgency,
     Task,
     TaskKind,
 )
-from clients.selectors import group_member_ids, manager_loads
-from crm.audit import save_audited
+from clients.selectors import (
+    clients_editable_by,
+    contact_cadence_cutoff,
+    group_member_ids,
+    manager_loads,
+)
+from crm.audit import record_update, save_audited
+from crm.exceptions import Conflict
 from staff.models import BOOK_ROLES, OWNER_ROLES, Role, User
 
 SPREAD = "spread"
@@ -47,6 +59,17 @@ def _require_owner(manager: User | None, *, field: str = "manager", roles=OWNER_
 
 def _full_clean(instance, *, exclude: Iterable[str] = ()) -> None:
     instance.full_clean(exclude=list(exclude), validate_constraints=False)
+
+
+def rename_error_field(error: ValidationError, old: str, new: str) -> ValidationError:
+    """The same errors with ``old`` reported on ``new``: a service that calls another names the
+    field its own caller filled in."""
+    return ValidationError(
+        {
+            (new if field == old else field): messages
+            for field, messages in error.message_dict.items()
+        }
+    )
 
 
 @transaction.atomic
@@ -180,6 +203,9 @@ def client_reassign(
     today = timezone.localdate()
     effective_on = effective_on or today
     _require_owner(manager, roles=BOOK_ROLES if reason != AssignmentReason.INITIAL else OWNER_ROLES)
+    if check_permission and actor.role == Role.MENTOR and manager.pk not in group_member_ids(actor):
+        # A mentor moves clients inside the group; moving them between groups is the director's.
+        raise ValidationError({"manager": _("Choose a member of your group.")})
     if reason not in AssignmentReason.values or reason == AssignmentReason.INITIAL:
         raise ValidationError({"reason": _("Choose a reason for the reassignment.")})
     if effective_on > today:
@@ -288,8 +314,8 @@ def staff_dismiss(
         target = plan[client.pk]
         if target.pk == user.pk:
             raise ValidationError({"handover": _("Clients cannot stay with the leaving manager.")})
-        assignments.append(
-            client_reassign(
+        try:
+            assignment = client_reassign(
                 actor=actor,
                 client=client,
                 manager=target,
@@ -297,7 +323,9 @@ def staff_dismiss(
                 reason=AssignmentReason.DISMISSAL,
                 check_permission=False,
             )
-        )
+        except ValidationError as error:
+            raise rename_error_field(error, "effective_on", "dismissed_on") from None
+        assignments.append(assignment)
     user.is_active = False
     user.dismissed_on = dismissed_on
     save_audited(
@@ -397,3 +425,296 @@ def task_complete(*, actor: User, task: Task) -> Task:
     if not updated:
         raise ValidationError({"task": _("The task is already done.")})
     return task
+
+
+# --- client requests (SPEC §3.4) ------------------------------------------------------------
+
+WEEKEND = frozenset({5, 6})  # Saturday, Sunday
+
+
+def request_due_at(
+    opened_at: datetime.datetime,
+    urgency: str,
+    *,
+    urgent_hours: int,
+    normal_working_days: int,
+    tz: datetime.tzinfo | None = None,
+) -> datetime.datetime:
+    """SPEC §2 request SLA. Urgent: ``urgent_hours`` after opening. Normal: the same local time of
+    day ``normal_working_days`` working days later, Saturdays and Sundays skipped (opened on
+    Friday 15:00 with 2 days → due Tuesday 15:00)."""
+    if urgency == RequestUrgency.URGENT:
+        return opened_at + datetime.timedelta(hours=urgent_hours)
+    local = timezone.localtime(opened_at, tz)
+    day, remaining = local.date(), normal_working_days
+    while remaining > 0:
+        day += datetime.timedelta(days=1)
+        if day.weekday() not in WEEKEND:
+            remaining -= 1
+    naive = datetime.datetime.combine(day, local.time().replace(tzinfo=None))
+    return timezone.make_aware(naive, local.tzinfo)
+
+
+def _require_works_client(actor: User, client: Client) -> None:
+    if not clients_editable_by(actor).filter(pk=client.pk).exists():
+        raise PermissionDenied(_("You do not work with this client."))
+
+
+@transaction.atomic
+def client_request_create(
+    *,
+    actor: User,
+    client: Client,
+    topic: str,
+    description: str = "",
+    urgency: str = RequestUrgency.NORMAL,
+    opened_at: datetime.datetime | None = None,
+) -> ClientRequest:
+    """Log a client's request; ``due_at`` comes from the SLA in settings (SPEC §2)."""
+    _require_works_client(actor, client)
+    topic = (topic or "").strip()
+    if not topic:
+        raise ValidationError({"topic": _("Say what the client asks for.")})
+    if urgency not in RequestUrgency.values:
+        raise ValidationError({"urgency": _("Choose the urgency.")})
+    now = timezone.now()
+    opened_at = opened_at or now
+    if opened_at > now + datetime.timedelta(minutes=5):
+        raise ValidationError({"opened_at": _("A request cannot be logged in the future.")})
+    request = ClientRequest(
+        client=client,
+        logged_by=actor,
+        topic=topic,
+        description=(description or "").strip(),
+        urgency=urgency,
+        opened_at=opened_at,
+        due_at=request_due_at(
+            opened_at,
+            urgency,
+            urgent_hours=settings.REQUEST_SLA_URGENT_HOURS,
+            normal_working_days=settings.REQUEST_SLA_NORMAL_WORKING_DAYS,
+        ),
+    )
+    request.full_clean()
+    save_audited(request, actor=actor, reason=_("request logged"))
+    return request
+
+
+def _request_move(
+    *, actor: User, request: ClientRequest, from_statuses, reason: str, **changes
+) -> ClientRequest:
+    """A race-free transition: a conditional UPDATE from the expected statuses (0 rows → the
+    request moved meanwhile: Conflict), then its history row."""
+    moved = ClientRequest.objects.filter(pk=request.pk, status__in=from_statuses).update(**changes)
+    request.refresh_from_db()
+    if not moved:
+        raise Conflict(
+            _("The request is already “%(status)s”.") % {"status": request.get_status_display()}
+        )
+    record_update(request, actor=actor, reason=reason)
+    return request
+
+
+@transaction.atomic
+def client_request_take(*, actor: User, request: ClientRequest) -> ClientRequest:
+    """open → in_progress (optional: a request may be resolved or refused straight from open)."""
+    _require_works_client(actor, request.client)
+    return _request_move(
+        actor=actor,
+        request=request,
+        from_statuses=[RequestStatus.OPEN],
+        reason=_("request taken"),
+        status=RequestStatus.IN_PROGRESS,
+    )
+
+
+@transaction.atomic
+def client_request_resolve(*, actor: User, request: ClientRequest) -> ClientRequest:
+    _require_works_client(actor, request.client)
+    return _request_move(
+        actor=actor,
+        request=request,
+        from_statuses=[RequestStatus.OPEN, RequestStatus.IN_PROGRESS],
+        reason=_("request resolved"),
+        status=RequestStatus.RESOLVED,
+        resolved_at=timezone.now(),
+    )
+
+
+def refusal_approver(client: Client, *, requested_by: User | None) -> User | None:
+    """Who approves refusing a request of ``client`` (SPEC §3.4): the mentor of the client's
+    manager, or the first active director when there is no active mentor — or when the mentor
+    is the one asking, since nobody approves their own refusal."""
+    manager = client.manager
+    mentor = manager.mentor if manager is not None else None
+    if (
+        mentor is not None
+        and mentor.is_active
+        and (requested_by is None or mentor.pk != requested_by.pk)
+    ):
+        return mentor
+    return User.objects.active().filter(role=Role.DIRECTOR).order_by("pk").first()
+
+
+def _require_refusal_approver(actor: User, request: ClientRequest) -> None:
+    if actor.role == Role.DIRECTOR:
+        return
+    approver = refusal_approver(request.client, requested_by=request.refusal_requested_by)
+    if approver is None or approver.pk != actor.pk:
+        raise PermissionDenied(_("Only the manager's mentor or the director decides on a refusal."))
+
+
+def _close_refusal_approval_task(client: Client) -> None:
+    """Close the client's refusal approval task once no refusal of that client waits."""
+    if ClientRequest.objects.filter(client=client, status=RequestStatus.REFUSAL_PENDING).exists():
+        return
+    Task.objects.filter(
+        client=client,
+        kind=TaskKind.REFUSAL_APPROVAL,
+        done_at__isnull=True,
+        created_by__isnull=True,
+    ).update(done_at=timezone.now())
+
+
+@transaction.atomic
+def client_request_refuse(*, actor: User, request: ClientRequest, reason: str) -> ClientRequest:
+    """SPEC §3.4: a manager never refuses a request alone. "Refuse" only asks: the request waits
+    in ``refusal_pending`` and the approver (see ``refusal_approver``) gets a refusal_approval
+    task."""
+    _require_works_client(actor, request.client)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the request should be refused.")})
+    approver = refusal_approver(request.client, requested_by=actor)
+    if approver is None:
+        raise ValidationError({"request": _("There is nobody to approve a refusal.")})
+    request = _request_move(
+        actor=actor,
+        request=request,
+        from_statuses=[RequestStatus.OPEN, RequestStatus.IN_PROGRESS],
+        reason=_("refusal requested"),
+        status=RequestStatus.REFUSAL_PENDING,
+        refusal_reason=reason,
+        refusal_requested_by=actor,
+        refusal_approved_by=None,
+    )
+    task_open_system(
+        assignee=approver,
+        client=request.client,
+        kind=TaskKind.REFUSAL_APPROVAL,
+        due_on=timezone.localdate(),
+        title=request.topic,
+    )
+    return request
+
+
+@transaction.atomic
+def client_request_approve_refusal(*, actor: User, request: ClientRequest) -> ClientRequest:
+    """refusal_pending → refused, only by the approver or a director; closes the approval task."""
+    _require_refusal_approver(actor, request)
+    request = _request_move(
+        actor=actor,
+        request=request,
+        from_statuses=[RequestStatus.REFUSAL_PENDING],
+        reason=_("refusal approved"),
+        status=RequestStatus.REFUSED,
+        refusal_approved_by=actor,
+    )
+    _close_refusal_approval_task(request.client)
+    return request
+
+
+@transaction.atomic
+def client_request_reject_refusal(
+    *, actor: User, request: ClientRequest, comment: str = ""
+) -> ClientRequest:
+    """The approver says no: the request goes back to work (in_progress) and the approval task
+    closes. The refused reason stays in the request's history."""
+    _require_refusal_approver(actor, request)
+    reason = _("refusal rejected")
+    if comment.strip():
+        reason = f"{reason}: {comment.strip()}"
+    request = _request_move(
+        actor=actor,
+        request=request,
+        from_statuses=[RequestStatus.REFUSAL_PENDING],
+        reason=reason[:100],
+        status=RequestStatus.IN_PROGRESS,
+        refusal_reason="",
+        refusal_requested_by=None,
+    )
+    _close_refusal_approval_task(request.client)
+    return request
+
+
+# --- system tasks of the nightly job (SPEC §3.4, §3.5, §5) ----------------------------------
+
+
+def _open_system_tasks(kind: str):
+    return Task.objects.filter(
+        client=OuterRef("pk"), kind=kind, done_at__isnull=True, created_by__isnull=True
+    )
+
+
+def tasks_create_follow_ups(*, today: datetime.date | None = None) -> int:
+    """SPEC §3.5: every active client not reached within CONTACT_CADENCE_DAYS (or never) gives
+    its manager a follow_up task due today. One query finds the clients, one bulk insert writes
+    the tasks; a task opened meanwhile by a concurrent run is skipped by the unique constraint.
+    Returns the number of tasks written."""
+    today = today or timezone.localdate()
+    reached = Interaction.objects.filter(
+        client=OuterRef("pk"),
+        outcome=InteractionOutcome.REACHED,
+        occurred_at__gte=contact_cadence_cutoff(today),
+    )
+    due = (
+        Client.objects.filter(status=ClientStatus.ACTIVE, manager__is_active=True)
+        .exclude(Exists(reached))
+        .exclude(Exists(_open_system_tasks(TaskKind.FOLLOW_UP)))
+        .order_by("pk")
+        .values_list("pk", "manager_id")
+    )
+    tasks = [
+        Task(assignee_id=manager_id, client_id=client_id, kind=TaskKind.FOLLOW_UP, due_on=today)
+        for client_id, manager_id in due
+    ]
+    Task.objects.bulk_create(tasks, batch_size=1000, ignore_conflicts=True)
+    return len(tasks)
+
+
+def tasks_create_overdue_requests(*, now: datetime.datetime | None = None) -> int:
+    """SPEC §3.4: open or in-progress requests past ``due_at`` give the client's manager a
+    request_overdue task (one per client, titled with the oldest overdue request's topic).
+    Returns the number of tasks written."""
+    now = now or timezone.now()
+    today = timezone.localtime(now).date()
+    open_task = Task.objects.filter(
+        client=OuterRef("client_id"),
+        kind=TaskKind.REQUEST_OVERDUE,
+        done_at__isnull=True,
+        created_by__isnull=True,
+    )
+    overdue = (
+        ClientRequest.objects.filter(
+            status__in=[RequestStatus.OPEN, RequestStatus.IN_PROGRESS],
+            due_at__lt=now,
+            client__manager__is_active=True,
+        )
+        .exclude(Exists(open_task))
+        .order_by("client_id", "due_at", "pk")
+        .values_list("client_id", "client__manager_id", "topic")
+    )
+    tasks: dict[int, Task] = {}
+    for client_id, manager_id, topic in overdue:
+        tasks.setdefault(
+            client_id,
+            Task(
+                assignee_id=manager_id,
+                client_id=client_id,
+                kind=TaskKind.REQUEST_OVERDUE,
+                due_on=today,
+                title=topic,
+            ),
+        )
+    Task.objects.bulk_create(tasks.values(), batch_size=1000, ignore_conflicts=True)
+    return len(tasks)

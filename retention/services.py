@@ -25,10 +25,12 @@ from clients.models import (
     ClientStatus,
     Contract,
     ContractKind,
+    Task,
+    TaskKind,
     TerminationReason,
 )
 from clients.selectors import assignment_on
-from clients.services import client_reassign
+from clients.services import client_reassign, rename_error_field
 from crm.audit import record_update, save_audited
 from crm.exceptions import Conflict
 from retention.models import ACTIVE_CASE_STATUSES, CaseStatus, LostCase
@@ -137,6 +139,10 @@ def _check_fee(monthly_fee) -> Decimal:
 
 def _save_contract(contract: Contract, *, actor: User, reason: str) -> Contract:
     contract.full_clean(validate_constraints=False)
+    # Checked here, not left to the database: the check constraint's IntegrityError would be
+    # reported below as an overlap on the wrong field.
+    if contract.ends_on is not None and contract.ends_on < contract.starts_on:
+        raise ValidationError({"ends_on": _("The last day cannot be before the contract starts.")})
     overlap = (
         _paid_overlap(contract.client, contract.starts_on, contract.ends_on, exclude_pk=contract.pk)
         if contract.kind == ContractKind.PAID
@@ -328,10 +334,11 @@ def lost_case_claim(*, actor: User, case: LostCase) -> LostCase:
     )
     case.refresh_from_db()
     if not won:
+        if case.status not in ACTIVE_CASE_STATUSES:
+            raise Conflict(_("This case is closed."))
         if case.return_manager_id == actor.pk:
             return case
-        holder = case.return_manager or _("nobody")
-        raise Conflict(_("Already claimed by %(name)s.") % {"name": holder})
+        raise Conflict(_("Already claimed by %(name)s.") % {"name": case.return_manager})
     record_update(case, actor=actor, reason=_("claimed"))
     return case
 
@@ -426,14 +433,17 @@ def lost_case_return(
     )
     _save_contract(contract, actor=actor, reason=_("client returned"))
     if case.client.manager_id != manager.pk:
-        client_reassign(
-            actor=actor,
-            client=case.client,
-            manager=manager,
-            effective_on=starts_on,
-            reason=AssignmentReason.RETURN,
-            check_permission=False,
-        )
+        try:
+            client_reassign(
+                actor=actor,
+                client=case.client,
+                manager=manager,
+                effective_on=starts_on,
+                reason=AssignmentReason.RETURN,
+                check_permission=False,
+            )
+        except ValidationError as error:
+            raise rename_error_field(error, "effective_on", "starts_on") from None
     case.status = CaseStatus.RETURNED
     case.returned_on = starts_on
     case.closed_on = starts_on
@@ -486,6 +496,7 @@ def lost_cases_close_expired(*, today: datetime.date | None = None) -> int:
     window = datetime.timedelta(days=settings.RETURN_WINDOW_DAYS)
     expired = LostCase.objects.filter(status__in=ACTIVE_CASE_STATUSES, lost_on__lt=today - window)
     closed = 0
+    client_ids = []
     for case in expired.only("pk", "lost_on", "client_id"):
         closed_on = case.lost_on + window
         with transaction.atomic():
@@ -496,5 +507,51 @@ def lost_cases_close_expired(*, today: datetime.date | None = None) -> int:
             ):
                 case.refresh_from_db()
                 record_update(case, actor=None, reason=_("return window ran out"))
+                client_ids.append(case.client_id)
                 closed += 1
+    # The nightly chain refreshes statuses before this step: without this the declined clients
+    # would read "lost" until the next night.
+    if client_ids:
+        clients_refresh_statuses(today=today, client_ids=client_ids)
     return closed
+
+
+# --- system tasks (SPEC §5) -----------------------------------------------------------------
+
+FREE_MONTH_ENDING_NOTICE_DAYS = 3
+
+
+def tasks_create_free_month_ending(*, today: datetime.date | None = None) -> int:
+    """Nightly: a free month ending within FREE_MONTH_ENDING_NOTICE_DAYS on a case still in its
+    free month gives the case's return manager a free_month_ending task, due the free month's
+    last day. One task per free month: a task already written for that last day (open or done)
+    is not written again. Returns the number of tasks written."""
+    today = today or timezone.localdate()
+    written = Task.objects.filter(client=OuterRef("client_id"), kind=TaskKind.FREE_MONTH_ENDING)
+    already = written.filter(
+        Q(done_at__isnull=True, created_by__isnull=True)
+        | Q(due_on=OuterRef("free_month_contract__ends_on"))
+    )
+    ending = (
+        LostCase.objects.filter(
+            status=CaseStatus.FREE_MONTH,
+            return_manager__is_active=True,
+            free_month_contract__ends_on__gte=today,
+            free_month_contract__ends_on__lte=today
+            + datetime.timedelta(days=FREE_MONTH_ENDING_NOTICE_DAYS),
+        )
+        .exclude(Exists(already))
+        .order_by("pk")
+        .values_list("client_id", "return_manager_id", "free_month_contract__ends_on")
+    )
+    tasks = [
+        Task(
+            assignee_id=manager_id,
+            client_id=client_id,
+            kind=TaskKind.FREE_MONTH_ENDING,
+            due_on=ends_on,
+        )
+        for client_id, manager_id, ends_on in ending
+    ]
+    Task.objects.bulk_create(tasks, batch_size=1000, ignore_conflicts=True)
+    return len(tasks)

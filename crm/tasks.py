@@ -1,0 +1,98 @@
+"""The nightly chain (SPEC §5): one task running every nightly step in order, under a lock.
+
+Each step is idempotent, so a retried or repeated night gives the same result; the lock only keeps
+two overlapping runs (a slow night and a manual start, two beat processes by mistake) from
+interleaving their steps.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import secrets
+
+from celery import shared_task
+from django.conf import settings
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
+from django.utils import timezone
+
+from clients.services import tasks_create_follow_ups, tasks_create_overdue_requests
+from crm.task_support import RETRY_TRANSIENT, iso_date, iso_datetime
+from kpi.services import kpi_snapshots_recompute
+from retention.services import (
+    clients_refresh_statuses,
+    lost_cases_close_expired,
+    tasks_create_free_month_ending,
+)
+
+logger = logging.getLogger(__name__)
+
+NIGHTLY_LOCK_KEY = "crm:nightly-chain:lock"
+# A worker killed mid-run frees the lock when the run's hard time limit would have ended it.
+NIGHTLY_LOCK_TIMEOUT = settings.CELERY_TASK_TIME_LIMIT
+SKIPPED = "skipped"
+
+# Compare-and-delete in one step: a run never deletes a lock that expired and was taken by
+# another run meanwhile.
+_RELEASE_SCRIPT = """
+if redis.call("get", KEYS[1]) == ARGV[1] then
+    return redis.call("del", KEYS[1])
+end
+return 0
+"""
+
+
+def lock_acquire(key: str, *, timeout: int) -> int | None:
+    """Take the lock at ``key`` (the cache: Redis in production, process memory embedded) and
+    return its token, or None when another holder has it. The token is an integer because the
+    Redis cache stores integers as plain strings, which the release script compares."""
+    token = secrets.randbits(62)
+    return token if cache.add(key, token, timeout) else None
+
+
+def lock_release(key: str, token: int) -> bool:
+    """Release the lock at ``key`` if ``token`` still holds it; True when it did."""
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        client = backend._cache.get_client(key, write=True)
+        raw_key = backend.make_and_validate_key(key)
+        return bool(client.eval(_RELEASE_SCRIPT, 1, raw_key, str(token)))
+    # Process-local cache: nothing else can run between the read and the delete.
+    if cache.get(key) == token:
+        cache.delete(key)
+        return True
+    return False
+
+
+def nightly_chain_run(*, today: datetime.date, now: datetime.datetime) -> dict[str, int]:
+    """SPEC §5, in order: statuses, expired cases, the three kinds of system tasks, statuses again
+    when cases closed, then every month's KPI snapshots (a full recompute fits the nightly budget
+    of SPEC §9, so no partial mode is needed)."""
+    done = {"statuses": clients_refresh_statuses(today=today)}
+    done["expired_cases"] = lost_cases_close_expired(today=today)
+    done["follow_ups"] = tasks_create_follow_ups(today=today)
+    done["overdue_requests"] = tasks_create_overdue_requests(now=now)
+    done["free_month_ending"] = tasks_create_free_month_ending(today=today)
+    if done["expired_cases"]:
+        done["statuses"] += clients_refresh_statuses(today=today)
+    done["kpi_snapshots"] = kpi_snapshots_recompute(today=today)
+    return done
+
+
+@shared_task(**RETRY_TRANSIENT)
+def nightly_chain_task(today: str | None = None, now: str | None = None) -> dict[str, int] | str:
+    """The beat schedule's 02:00 job. A run that finds the lock taken returns "skipped"."""
+    token = lock_acquire(NIGHTLY_LOCK_KEY, timeout=NIGHTLY_LOCK_TIMEOUT)
+    if token is None:
+        logger.info("Nightly chain skipped: another run holds the lock.")
+        return SKIPPED
+    try:
+        moment = iso_datetime(now) or timezone.now()
+        day = iso_date(today) or timezone.localdate(moment)
+        done = nightly_chain_run(today=day, now=moment)
+        logger.info("Nightly chain for %s done: %s", day, done)
+        return done
+    finally:
+        if not lock_release(NIGHTLY_LOCK_KEY, token):
+            logger.warning("Nightly chain lock had expired before the run ended.")

@@ -1,0 +1,67 @@
+"""Celery tasks of the KPI engine, and the one way web code queues a recompute (SPEC §5)."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import uuid
+
+from celery import shared_task
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+from kombu.exceptions import OperationalError as BrokerError
+from redis.exceptions import RedisError
+
+from crm.exceptions import QueueUnavailable
+from crm.task_support import RETRY_TRANSIENT, iso_date
+from kpi.services import kpi_snapshots_recompute
+
+logger = logging.getLogger(__name__)
+
+# What sending a task raises when Redis is down or frozen: the broker's error after its publish
+# retry, a socket error, or the result backend giving up its reconnect loop (a RuntimeError).
+SEND_ERRORS = (BrokerError, RedisError, OSError, RuntimeError)
+
+
+@shared_task(bind=True, **RETRY_TRANSIENT)
+def kpi_recompute_task(self, month_from: str | None = None, month_to: str | None = None) -> dict:
+    """Recompute the snapshots of the months in range (default: all). The state is PROGRESS
+    while it runs, so the dashboard can show that a recompute is under way."""
+    self.update_state(
+        state="PROGRESS",
+        meta={"stage": "computing", "month_from": month_from, "month_to": month_to},
+    )
+    rows = kpi_snapshots_recompute(month_from=iso_date(month_from), month_to=iso_date(month_to))
+    return {"rows": rows, "month_from": month_from, "month_to": month_to}
+
+
+def enqueue_kpi_recompute(
+    *, month_from: datetime.date | None = None, month_to: datetime.date | None = None
+) -> str:
+    """Queue a recompute once the current transaction commits; return the task id at once (the
+    API answers 202 with it). When Redis cannot take the job, raise ``QueueUnavailable`` within
+    a few seconds (the broker and result backend socket timeouts in settings) instead of
+    hanging the request."""
+    if month_from and month_to and month_from.replace(day=1) > month_to.replace(day=1):
+        raise ValidationError({"month_from": _("The first month is after the last month.")})
+    task_id = str(uuid.uuid4())
+    kwargs = {
+        "month_from": month_from.isoformat() if month_from else None,
+        "month_to": month_to.isoformat() if month_to else None,
+    }
+
+    def send() -> None:
+        if kpi_recompute_task.app.conf.task_always_eager:
+            kpi_recompute_task.apply_async(kwargs=kwargs, task_id=task_id)
+            return
+        try:
+            kpi_recompute_task.apply_async(kwargs=kwargs, task_id=task_id)
+        except SEND_ERRORS as exc:
+            logger.warning("KPI recompute not queued: %s", exc)
+            raise QueueUnavailable(
+                _("The task queue is unavailable; the figures shown may be stale. Try again later.")
+            ) from exc
+
+    transaction.on_commit(send)
+    return task_id
