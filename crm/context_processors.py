@@ -1,6 +1,6 @@
 """Template context shared by every page."""
 
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
 from staff.models import Role
@@ -16,13 +16,29 @@ _NAV = (
 )
 
 
-def navigation(request):
-    user = getattr(request, "user", None)
+def nav_items_for(user, path: str = "") -> list[dict]:
+    """The menu entries ``user``'s role may open; ``active`` marks the one ``path`` is under."""
     if user is None or not user.is_authenticated:
-        return {"nav_items": []}
+        return []
     items = []
     for url_name, label, roles in _NAV:
-        if user.role in roles:
+        if user.role not in roles:
+            continue
+        try:
             url = reverse(url_name)
-            items.append({"url": url, "label": label, "active": request.path.startswith(url)})
-    return {"nav_items": items}
+        except NoReverseMatch:
+            # The pages are built app by app; a page whose URL is not mounted yet is left out of
+            # the menu instead of breaking every page.
+            continue
+        items.append({"key": url_name.replace(":", "-"), "url": url, "label": label})
+    # The longest matching prefix wins, so /clients/ does not light up on a deeper page of
+    # another entry that happens to share it.
+    matches = [item for item in items if path.startswith(item["url"])]
+    current = max(matches, key=lambda item: len(item["url"]), default=None)
+    for item in items:
+        item["active"] = item is current
+    return items
+
+
+def navigation(request):
+    return {"nav_items": nav_items_for(getattr(request, "user", None), request.path)}
