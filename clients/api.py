@@ -1,0 +1,361 @@
+"""REST API v1 for clients, interactions, requests, referrals and tasks (SPEC §7).
+
+Every queryset starts from ``clients_visible_to(request.user)``, so another manager's object is a
+404; writes validate an input serializer and call one service.
+"""
+
+from __future__ import annotations
+
+import django_filters
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
+from clients import services
+from clients.filters import ClientFilter
+from clients.models import (
+    Client,
+    ClientRequest,
+    Interaction,
+    InteractionKind,
+    InteractionOutcome,
+    Referral,
+    ReferralStatus,
+    RequestStatus,
+    RequestUrgency,
+    Task,
+    TaskKind,
+)
+from clients.selectors import (
+    clients_editable_by,
+    clients_filter_at_risk,
+    clients_visible_to,
+    clients_with_risk,
+)
+from clients.serializers import (
+    ClientCreateSerializer,
+    ClientReassignSerializer,
+    ClientRequestSerializer,
+    ClientSerializer,
+    ClientUpdateSerializer,
+    InteractionSerializer,
+    ReferralSerializer,
+    RequestRefuseSerializer,
+    RequestRejectRefusalSerializer,
+    TaskSerializer,
+)
+from crm.api import IdFilter, InputSerializersMixin, MomentFilter, with_errors
+from staff.models import Role
+
+CLIENT_CREATORS = (Role.DIRECTOR, Role.MENTOR, Role.CLIENT_MANAGER, Role.SALES_MANAGER)
+
+
+def _fake(view) -> bool:
+    """True while drf-spectacular inspects the view without a real request."""
+    return getattr(view, "swagger_fake_view", False)
+
+
+def _require_editable(user, client: Client) -> None:
+    """A client one may read but not work (a return manager's unclaimed pool) → 403."""
+    if not clients_editable_by(user).filter(pk=client.pk).exists():
+        raise PermissionDenied(_("You can read this client but not change it."))
+
+
+# --- clients --------------------------------------------------------------------------------
+
+
+class ClientApiFilter(ClientFilter):
+    """The clients page's ``ClientFilter`` plus ``at_risk`` (see
+    ``clients.selectors.clients_with_risk``)."""
+
+    at_risk = django_filters.BooleanFilter(method="filter_at_risk", label=_("At risk"))
+
+    def filter_at_risk(self, queryset, name, value):
+        return clients_filter_at_risk(queryset, value)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Clients the caller can see"),
+    retrieve=extend_schema(
+        summary="One client", responses=with_errors({200: ClientSerializer}, 404)
+    ),
+)
+class ClientViewSet(
+    InputSerializersMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = ClientSerializer
+    input_serializer_classes = {"POST": ClientCreateSerializer, "PATCH": ClientUpdateSerializer}
+    filterset_class = ClientApiFilter
+    action_roles = {
+        "create": CLIENT_CREATORS,
+        # A sales manager hands their own won client over (SPEC §3.1); the service checks the
+        # object: a mentor only within the group, a sales manager only their own clients.
+        "reassign": (Role.DIRECTOR, Role.MENTOR, Role.SALES_MANAGER),
+    }
+
+    def get_queryset(self):
+        if _fake(self):
+            return Client.objects.none()
+        return clients_with_risk(clients_visible_to(self.request.user)).order_by("name", "pk")
+
+    def _read(self, client: Client) -> dict:
+        client = clients_with_risk(Client.objects.filter(pk=client.pk)).get()
+        return ClientSerializer(client, context=self.get_serializer_context()).data
+
+    @extend_schema(
+        summary="Create a client",
+        request=ClientCreateSerializer,
+        responses=with_errors({201: ClientSerializer}, 400, 403),
+    )
+    def create(self, request):
+        serializer = ClientCreateSerializer(
+            data=request.data, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        client = services.client_create(actor=request.user, **serializer.validated_data)
+        return Response(self._read(client), status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Edit a client's details",
+        request=ClientUpdateSerializer,
+        responses=with_errors({200: ClientSerializer}, 400, 403, 404),
+    )
+    def partial_update(self, request, pk=None):
+        client = self.get_object()
+        _require_editable(request.user, client)
+        serializer = ClientUpdateSerializer(
+            client, data=request.data, partial=True, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        services.client_update(actor=request.user, client=client, **serializer.validated_data)
+        return Response(self._read(client))
+
+    @extend_schema(
+        summary="Give the client to another manager",
+        request=ClientReassignSerializer,
+        responses=with_errors({200: ClientSerializer}, 400, 403, 404),
+    )
+    @action(detail=True, methods=["post"])
+    def reassign(self, request, pk=None):
+        client = self.get_object()
+        serializer = ClientReassignSerializer(
+            data=request.data, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        services.client_reassign(actor=request.user, client=client, **serializer.validated_data)
+        return Response(self._read(client))
+
+
+# --- interactions ---------------------------------------------------------------------------
+
+
+class InteractionFilter(django_filters.FilterSet):
+    client = IdFilter(field_name="client_id")
+    kind = django_filters.ChoiceFilter(choices=InteractionKind.choices)
+    outcome = django_filters.ChoiceFilter(choices=InteractionOutcome.choices)
+    occurred_from = MomentFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_to = MomentFilter(field_name="occurred_at", lookup_expr="lt")
+
+    class Meta:
+        model = Interaction
+        fields: list[str] = []
+
+
+@extend_schema_view(list=extend_schema(summary="Logged contacts with visible clients"))
+class InteractionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = InteractionSerializer
+    filterset_class = InteractionFilter
+
+    def get_queryset(self):
+        if _fake(self):
+            return Interaction.objects.none()
+        return Interaction.objects.filter(
+            client__in=clients_visible_to(self.request.user)
+        ).order_by("-occurred_at", "-pk")
+
+    @extend_schema(
+        summary="Log a call, meeting or message (the caller is the employee)",
+        responses=with_errors({201: InteractionSerializer}, 400),
+    )
+    def create(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        interaction = services.interaction_log(actor=request.user, **serializer.validated_data)
+        return Response(self.get_serializer(interaction).data, status=status.HTTP_201_CREATED)
+
+
+# --- requests -------------------------------------------------------------------------------
+
+
+class ClientRequestFilter(django_filters.FilterSet):
+    client = IdFilter(field_name="client_id")
+    status = django_filters.ChoiceFilter(choices=RequestStatus.choices)
+    urgency = django_filters.ChoiceFilter(choices=RequestUrgency.choices)
+
+    class Meta:
+        model = ClientRequest
+        fields: list[str] = []
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Requests of visible clients"),
+    retrieve=extend_schema(
+        summary="One request", responses=with_errors({200: ClientRequestSerializer}, 404)
+    ),
+)
+class ClientRequestViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    serializer_class = ClientRequestSerializer
+    filterset_class = ClientRequestFilter
+
+    def get_queryset(self):
+        if _fake(self):
+            return ClientRequest.objects.none()
+        return ClientRequest.objects.filter(
+            client__in=clients_visible_to(self.request.user)
+        ).order_by("-opened_at", "-pk")
+
+    def _done(self, client_request: ClientRequest) -> Response:
+        client_request.refresh_from_db()
+        return Response(self.get_serializer(client_request).data)
+
+    @extend_schema(
+        summary="Log a client's request (the due time follows the SLA)",
+        responses=with_errors({201: ClientRequestSerializer}, 400),
+    )
+    def create(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        client_request = services.client_request_create(
+            actor=request.user, **serializer.validated_data
+        )
+        return Response(self.get_serializer(client_request).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Mark the request resolved",
+        request=None,
+        responses=with_errors({200: ClientRequestSerializer}, 400, 403, 404, 409),
+    )
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        client_request = self.get_object()
+        services.client_request_resolve(actor=request.user, request=client_request)
+        return self._done(client_request)
+
+    @extend_schema(
+        summary="Ask to refuse the request: the mentor (or the director) must approve",
+        request=RequestRefuseSerializer,
+        responses=with_errors({200: ClientRequestSerializer}, 400, 403, 404, 409),
+    )
+    @action(detail=True, methods=["post"])
+    def refuse(self, request, pk=None):
+        client_request = self.get_object()
+        serializer = RequestRefuseSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.client_request_refuse(
+            actor=request.user, request=client_request, **serializer.validated_data
+        )
+        return self._done(client_request)
+
+    @extend_schema(
+        summary="Approve a pending refusal (the manager's mentor or the director)",
+        request=None,
+        responses=with_errors({200: ClientRequestSerializer}, 400, 403, 404, 409),
+    )
+    @action(detail=True, methods=["post"], url_path="approve-refusal")
+    def approve_refusal(self, request, pk=None):
+        client_request = self.get_object()
+        services.client_request_approve_refusal(actor=request.user, request=client_request)
+        return self._done(client_request)
+
+    @extend_schema(
+        summary="Reject a pending refusal: the request goes back to work",
+        request=RequestRejectRefusalSerializer,
+        responses=with_errors({200: ClientRequestSerializer}, 400, 403, 404, 409),
+    )
+    @action(detail=True, methods=["post"], url_path="reject-refusal")
+    def reject_refusal(self, request, pk=None):
+        client_request = self.get_object()
+        serializer = RequestRejectRefusalSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.client_request_reject_refusal(
+            actor=request.user, request=client_request, **serializer.validated_data
+        )
+        return self._done(client_request)
+
+
+# --- referrals ------------------------------------------------------------------------------
+
+
+class ReferralFilter(django_filters.FilterSet):
+    referrer = IdFilter(field_name="referrer_id")
+    status = django_filters.ChoiceFilter(choices=ReferralStatus.choices)
+
+    class Meta:
+        model = Referral
+        fields: list[str] = []
+
+
+@extend_schema_view(list=extend_schema(summary="Referrals named by visible clients"))
+class ReferralViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = ReferralSerializer
+    filterset_class = ReferralFilter
+
+    def get_queryset(self):
+        if _fake(self):
+            return Referral.objects.none()
+        return Referral.objects.filter(referrer__in=clients_visible_to(self.request.user)).order_by(
+            "-created_at", "-pk"
+        )
+
+    @extend_schema(
+        summary="Record a lead named by a client",
+        responses=with_errors({201: ReferralSerializer}, 400),
+    )
+    def create(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        referral = services.referral_create(actor=request.user, **serializer.validated_data)
+        return Response(self.get_serializer(referral).data, status=status.HTTP_201_CREATED)
+
+
+# --- tasks ----------------------------------------------------------------------------------
+
+
+class TaskFilter(django_filters.FilterSet):
+    done = django_filters.BooleanFilter(
+        field_name="done_at", lookup_expr="isnull", exclude=True, label=_("Done")
+    )
+    kind = django_filters.ChoiceFilter(choices=TaskKind.choices)
+
+    class Meta:
+        model = Task
+        fields: list[str] = []
+
+
+@extend_schema_view(list=extend_schema(summary="The caller's own tasks"))
+class TaskViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = TaskSerializer
+    filterset_class = TaskFilter
+
+    def get_queryset(self):
+        if _fake(self):
+            return Task.objects.none()
+        return Task.objects.filter(assignee=self.request.user).order_by("due_on", "pk")
+
+    @extend_schema(
+        summary="Mark the task done",
+        request=None,
+        responses=with_errors({200: TaskSerializer}, 400, 404),
+    )
+    @action(detail=True, methods=["post"])
+    def done(self, request, pk=None):
+        task = services.task_complete(actor=request.user, task=self.get_object())
+        return Response(self.get_serializer(task).data)

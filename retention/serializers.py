@@ -1,0 +1,118 @@
+"""API shapes of contracts and lost-client cases (SPEC §7). Validation only: the views hand the
+validated data to ``retention.services``."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from clients.models import Client, Contract, ContractKind, TerminationReason
+from clients.selectors import clients_editable_by, staff_visible_to
+from crm.api import ScopedPrimaryKeyRelatedField
+from retention.models import LostCase
+from staff.models import User
+
+# Contracts added through the API are paid: free months come only from the return workflow.
+NEW_CONTRACT_KINDS = [(ContractKind.PAID.value, ContractKind.PAID.label)]
+
+# Money: roubles with kopecks, never negative, always a decimal string on the wire.
+_MONEY = {"max_digits": 12, "decimal_places": 2, "min_value": Decimal("0")}
+
+
+class ContractSerializer(serializers.ModelSerializer):
+    # Declared so the schema says "empty while the contract runs".
+    termination_reason = serializers.ChoiceField(
+        choices=TerminationReason.choices, allow_blank=True, read_only=True
+    )
+
+    class Meta:
+        model = Contract
+        fields = [
+            "id",
+            "client",
+            "number",
+            "kind",
+            "starts_on",
+            "ends_on",
+            "monthly_fee",
+            "termination_reason",
+            "comment",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ContractCreateSerializer(serializers.Serializer):
+    """``POST contracts/``: a paid contract."""
+
+    client = ScopedPrimaryKeyRelatedField(model=Client, scope=clients_editable_by)
+    number = serializers.CharField(max_length=50)
+    kind = serializers.ChoiceField(choices=NEW_CONTRACT_KINDS, default=ContractKind.PAID.value)
+    starts_on = serializers.DateField()
+    ends_on = serializers.DateField(required=False, allow_null=True)
+    monthly_fee = serializers.DecimalField(**_MONEY)
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+
+
+class ContractTerminateSerializer(serializers.Serializer):
+    ends_on = serializers.DateField(help_text="Last day of service.")
+    reason = serializers.ChoiceField(choices=TerminationReason.choices)
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+
+
+class ContractChangeFeeSerializer(serializers.Serializer):
+    effective_on = serializers.DateField(help_text="First day of the new fee.")
+    monthly_fee = serializers.DecimalField(**_MONEY)
+    number = serializers.CharField(required=False, allow_blank=True, max_length=50)
+
+
+class LostCaseSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LostCase
+        fields = [
+            "id",
+            "client",
+            "lost_on",
+            "lost_by",
+            "reason",
+            "lost_fee",
+            "status",
+            "return_manager",
+            "claimed_at",
+            "free_month_contract",
+            "returned_on",
+            "new_manager",
+            "closed_on",
+            "decline_reason",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ContractTerminationSerializer(serializers.Serializer):
+    """What a termination did: the contract, and the lost case it opened (null for a natural
+    reason, or while another paid contract still covers the client)."""
+
+    contract = ContractSerializer()
+    lost_case = LostCaseSerializer(allow_null=True)
+
+
+class StartFreeMonthSerializer(serializers.Serializer):
+    starts_on = serializers.DateField(required=False, help_text="Defaults to today.")
+
+
+class LostCaseReturnSerializer(serializers.Serializer):
+    manager = ScopedPrimaryKeyRelatedField(
+        model=User,
+        scope=staff_visible_to,
+        help_text="The client manager who takes the client; never the one who lost it.",
+    )
+    starts_on = serializers.DateField()
+    monthly_fee = serializers.DecimalField(**_MONEY)
+    number = serializers.CharField(required=False, allow_blank=True, max_length=50)
+
+
+class LostCaseDeclineSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+    declined_on = serializers.DateField(required=False, help_text="Defaults to today.")
