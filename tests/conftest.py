@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 
+# pandas must be imported before any test freezes the clock: importing it under freezegun crashes
+# the interpreter, and the URLconf imports it lazily through the KPI API.
+import pandas  # noqa: F401
 import pytest
 
 from staff.models import Role
