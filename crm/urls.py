@@ -2,16 +2,34 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
 from crm import views
+from crm.forms import LoginForm
+
+admin.site.site_header = _("Abonent CRM administration")
+admin.site.site_title = _("Abonent CRM")
+admin.site.index_title = _("Data")
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            authentication_form=LoginForm, redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz/", views.health, name="health"),
+    # clients/urls.py holds /clients/… and the workspace /my/… under one "clients" namespace.
+    path("", include("clients.urls")),
+    path("team/", include("staff.urls")),
+    path("retention/", include("retention.urls")),
+    path("dashboard/", include("kpi.urls")),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("crm.api_router")),
 ]
 
 if settings.DEBUG:

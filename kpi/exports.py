@@ -1,0 +1,178 @@
+"""CSV and XLSX exports of the dashboard's tables (SPEC §6, §10).
+
+Pure functions: rows (dicts, as ``kpi.dashboard`` builds them) and a column list in, file bytes
+out. Text that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, a tab
+or a carriage return: a client or person named "=HYPERLINK(…)") is neutralised with a leading
+apostrophe, so an exported file is safe to open in Excel.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+TEXT, INT, PERCENT, MONEY, MONTH = "text", "int", "percent", "money", "month"
+_XLSX_FORMATS = {INT: "#,##0", PERCENT: "0.0%", MONEY: "#,##0.00", MONTH: "yyyy-mm"}
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str | Promise
+    kind: str = INT
+
+
+def cell_safe(value: str) -> str:
+    """``value`` with a leading apostrophe when a spreadsheet would read it as a formula."""
+    return f"'{value}" if value.startswith(FORMULA_TRIGGERS) else value
+
+
+_FIGURES = (
+    Column("book_start", _("Book at start")),
+    Column("book", _("Book now")),
+    Column("growth", _("Own growth, %"), PERCENT),
+    Column("new_clients", _("New clients")),
+    Column("new_referral", _("Referral clients")),
+    Column("returned", _("Returned clients")),
+    Column("churned", _("Lost clients")),
+    Column("churned_natural", _("Natural losses")),
+    Column("churn_rate", _("Churn, %"), PERCENT),
+    Column("transferred_in", _("Handed in")),
+    Column("transferred_out", _("Handed out")),
+    Column("cases_returned", _("Cases won back")),
+    Column("cases_declined", _("Cases declined")),
+    Column("return_rate", _("Return rate, %"), PERCENT),
+    Column("mrr", _("Monthly revenue, ₽"), MONEY),
+)
+
+TABLES: dict[str, tuple[Column, ...]] = {
+    "months": (
+        Column("month", _("Month"), MONTH),
+        Column("base_start", _("Base at start")),
+        Column("new_clients", _("New clients")),
+        Column("new_referral", _("of them by referral")),
+        Column("new_active_sales", _("of them by active sales")),
+        Column("new_inbound", _("of them inbound")),
+        Column("returned", _("Returned clients")),
+        Column("churned", _("Lost clients")),
+        Column("churned_natural", _("Natural losses")),
+        Column("base_end", _("Base at end")),
+        Column("plan", _("Goal plan")),
+        Column("churn_rate", _("Churn in the month, %"), PERCENT),
+        Column("annual_churn_rate", _("Annual churn, %"), PERCENT),
+        Column("return_rate", _("Return rate in the month, %"), PERCENT),
+        Column("return_rate_12m", _("Return rate, 12 months, %"), PERCENT),
+        Column("mrr_end", _("Monthly revenue, ₽"), MONEY),
+    ),
+    "groups": (
+        Column("name", _("Mentor"), TEXT),
+        Column("members", _("People")),
+        Column("capacity", _("Capacity")),
+        Column("load", _("Load, %"), PERCENT),
+        *_FIGURES,
+    ),
+    "managers": (
+        Column("name", _("Manager"), TEXT),
+        Column("group", _("Mentor group"), TEXT),
+        Column("role", _("Role"), TEXT),
+        Column("capacity", _("Capacity")),
+        Column("load", _("Load, %"), PERCENT),
+        *_FIGURES,
+    ),
+    "reasons": (
+        Column("label", _("Reason"), TEXT),
+        Column("kind", _("Kind"), TEXT),
+        Column("count", _("Terminations")),
+        Column("share", _("Share, %"), PERCENT),
+    ),
+}
+
+TABLE_TITLES = {
+    "months": _("By month"),
+    "groups": _("Mentor groups"),
+    "managers": _("Managers"),
+    "reasons": _("Churn reasons"),
+}
+
+
+def _csv_value(value: Any, kind: str) -> Any:
+    if value is None:
+        return ""
+    if kind == PERCENT:
+        return round(100 * value, 1)
+    if kind == MONTH and isinstance(value, datetime.date):
+        return value.strftime("%Y-%m")
+    if isinstance(value, Decimal):
+        return str(value.quantize(Decimal("0.01")))
+    if isinstance(value, str):
+        return cell_safe(value)
+    return value
+
+
+def table_csv(columns: Sequence[Column], rows: Sequence[dict]) -> bytes:
+    """UTF-8 with a byte order mark (Excel then reads Cyrillic right), comma-separated; rates in
+    percent with one decimal, money in roubles with kopecks, months as YYYY-MM."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([cell_safe(str(column.label)) for column in columns])
+    for row in rows:
+        writer.writerow([_csv_value(row.get(column.key), column.kind) for column in columns])
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def _xlsx_value(value: Any, kind: str) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, Promise):
+        value = str(value)
+    if isinstance(value, str):
+        return cell_safe(ILLEGAL_CHARACTERS_RE.sub("", value))
+    return value
+
+
+def table_xlsx(columns: Sequence[Column], rows: Sequence[dict], *, title: str) -> bytes:
+    """One sheet with a bold, frozen header row; numbers stay numbers (rates as percentages,
+    money with kopecks), text is never a formula."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = sheet_title(title)
+    sheet.append([_xlsx_value(str(column.label), TEXT) for column in columns])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        sheet.append([_xlsx_value(row.get(column.key), column.kind) for column in columns])
+    for index, column in enumerate(columns, start=1):
+        letter = get_column_letter(index)
+        number_format = _XLSX_FORMATS.get(column.kind)
+        if number_format:
+            for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
+                cell.number_format = number_format
+        texts = [str(row.get(column.key) or "") for row in rows] if column.kind == TEXT else []
+        widest = max([len(str(column.label)), *map(len, texts)])
+        sheet.column_dimensions[letter].width = min(max(10, widest + 2), 48)
+    sheet.freeze_panes = "A2"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def sheet_title(title: str) -> str:
+    """A valid worksheet name: at most 31 characters, none of ``[]:*?/\\``."""
+    cleaned = "".join(" " if char in "[]:*?/\\" else char for char in title).strip()
+    return cleaned[:31] or "Sheet"
