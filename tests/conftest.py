@@ -99,3 +99,11 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def english_pages(client):
+    """Pages in English: assertions read the msgids, whatever the Russian catalogue says."""
+    from django.conf import settings
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"

@@ -8,14 +8,10 @@ import re
 import zoneinfo
 
 import pytest
-from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from freezegun import freeze_time
 
-# The URLconf loads pandas (through the API router); pandas crashes when first imported while
-# freezegun has replaced datetime, so it is loaded here, before any clock is frozen.
-import crm.urls  # noqa: F401
 from clients.models import (
     ClientKind,
     ClientRequest,
@@ -42,10 +38,7 @@ def _frozen_clock():
         yield
 
 
-@pytest.fixture(autouse=True)
-def _english(client):
-    """Pages in English: the assertions read the msgids, whatever the Russian catalogue says."""
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+pytestmark = pytest.mark.usefixtures("english_pages")
 
 
 def days_ago(days: int) -> datetime.datetime:

@@ -9,14 +9,10 @@ import zoneinfo
 from html import unescape
 
 import pytest
-from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from freezegun import freeze_time
 
-# The URLconf loads pandas (through the API router); pandas crashes when first imported while
-# freezegun has replaced datetime, so it is loaded here, before any clock is frozen.
-import crm.urls  # noqa: F401
 from clients.models import (
     AssignmentReason,
     Client,
@@ -43,10 +39,7 @@ def _frozen_clock():
         yield
 
 
-@pytest.fixture(autouse=True)
-def _english(client):
-    """Pages in English: the assertions read the msgids, whatever the Russian catalogue says."""
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+pytestmark = pytest.mark.usefixtures("english_pages")
 
 
 def active_client(manager, *, reached_days_ago: int | None = None, **fields):
