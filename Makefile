@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install lint fmt worker beat bench messages check
+.PHONY: run test install lint fmt worker beat bench messages check backup-drill
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,7 @@ run: $(STAMP)
 	test -f .env || cp .env.example .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --if-empty
+	$(BIN)/python manage.py compute_kpis
 	@echo ""
 	@echo "Abonent CRM: http://$(HOST):$(PORT)/"
 	$(BIN)/python manage.py demo_logins
@@ -31,6 +32,9 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings=crm.settings_test
+	DEBUG=false ALLOWED_HOSTS=crm.example.ru SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+		$(BIN)/python manage.py check --deploy --fail-level WARNING
+	$(BIN)/bandit -r crm staff clients retention kpi -ll -q
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -50,6 +54,10 @@ beat: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
+## Restore drill: seed, pg_dump, pg_restore into a scratch database, compare (manual or nightly).
+backup-drill: $(STAMP)
+	$(BIN)/python scripts/backup_drill.py $(DRILL_ARGS)
+
 messages: $(STAMP)
-	$(BIN)/python manage.py makemessages -l ru -l en --ignore=.venv --ignore=staticfiles
-	$(BIN)/python manage.py compilemessages --ignore=.venv
+	$(BIN)/python manage.py makemessages -l ru -l en --ignore=.venv --ignore=staticfiles --ignore=tests --settings=crm.settings_test
+	$(BIN)/python manage.py compilemessages --ignore=.venv --settings=crm.settings_test

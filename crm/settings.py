@@ -25,13 +25,14 @@ SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "django-insecure-local-development-only"
+    SECRET_KEY = "django-insecure-local-development-only"  # noqa: S105 - DEBUG only, refused above otherwise
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin, its default site replaced by one that asks for a TOTP code (RELIABILITY R09).
+    "crm.admin_config.OtpAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -47,6 +48,10 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "simple_history",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
+    "csp",
     "crm",
     "staff",
     "clients",
@@ -56,16 +61,23 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "crm.middleware.ApiNoStoreMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "crm.middleware.RussianFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "crm.middleware.SessionLifetimeMiddleware",
+    "crm.middleware.OtpRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: turns a refused login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "crm.urls"
@@ -97,10 +109,31 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for a concurrent writer instead of failing at once ("database is locked").
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
+    # Bounded queries (RELIABILITY R31): a runaway statement, a lock wait or a transaction left
+    # open fails instead of holding a worker and its locks. Milliseconds; 0 turns one off.
+    # Background jobs that need longer raise them for their own connection (crm.task_support).
+    DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=30_000)
+    DB_LOCK_TIMEOUT_MS = env.int("DB_LOCK_TIMEOUT_MS", default=10_000)
+    DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = env.int("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", default=60_000)
+    # jit=off: the planner's cost estimates for the pages' per-row subqueries pass the JIT
+    # threshold at scale L, and compiling them costs more than running them (SPEC §9, bench/).
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+        f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
+        f" -c lock_timeout={DB_LOCK_TIMEOUT_MS}"
+        f" -c idle_in_transaction_session_timeout={DB_IDLE_IN_TRANSACTION_TIMEOUT_MS}"
+        " -c jit=off"
+    )
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "staff.User"
+# The attempt counter first: a locked-out (username, address) pair is refused before the password
+# is even checked (RELIABILITY R10).
+AUTHENTICATION_BACKENDS = [
+    "crm.security.LoginAttemptsBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -167,6 +200,18 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": 60 * 60,
 }
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+# Sending a task also subscribes to its result on the Redis result backend, which by default
+# retries a lost connection 20 times a second apart: the same fail-fast limits apply there.
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 1
+CELERY_REDIS_SOCKET_TIMEOUT = 1
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
+    "retry_policy": {
+        "max_retries": 1,
+        "interval_start": 0,
+        "interval_step": 0.2,
+        "interval_max": 0.2,
+    }
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # The one static beat schedule (exactly one beat process runs it, see docker-compose.yml).
@@ -180,16 +225,30 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: an anonymous request then gets 401 with "WWW-Authenticate: Token" (session
+    # first would make it a 403). No Basic auth.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Deny by default: authenticated, plus the per-action role gate of each viewset.
+    "DEFAULT_PERMISSION_CLASSES": ["crm.api.RoleAllowed"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    # Page numbers; exact counts up to 100,000 rows, the planner's estimate above (SPEC §9).
+    "DEFAULT_PAGINATION_CLASS": "crm.pagination.ListPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "crm.api.exception_handler",
+    # A convenience against runaway scripts, not a security control: fail-open when the cache
+    # (Redis) is down. "auth" guards auth/token/ per client IP.
+    "DEFAULT_THROTTLE_CLASSES": ["crm.api.AnonRateThrottle", "crm.api.UserRateThrottle"],
+    # "user" leaves room for a telephony integration logging every call of the department.
+    "DEFAULT_THROTTLE_RATES": {"anon": "60/min", "user": "600/min", "auth": "10/min"},
+    # The client address is the one the last of this many reverse proxies saw; 0 ignores
+    # X-Forwarded-For, which a client could forge.
+    "NUM_PROXIES": env.int("TRUSTED_PROXIES", default=0),
 }
+TRUSTED_PROXIES = REST_FRAMEWORK["NUM_PROXIES"]
 SPECTACULAR_SETTINGS = {
     "TITLE": "Abonent CRM API",
     "VERSION": "1.0.0",
@@ -197,6 +256,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets that share a field name get names of their own in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "ClientKindEnum": "clients.models.ClientKind",
+        "ContractKindEnum": "clients.models.ContractKind",
+        "NewContractKindEnum": "retention.serializers.NEW_CONTRACT_KINDS",
+        "InteractionKindEnum": "clients.models.InteractionKind",
+        "TaskKindEnum": "clients.models.TaskKind",
+        "TerminationReasonEnum": "clients.models.TerminationReason",
+        "ReassignReasonEnum": "clients.serializers.REASSIGN_REASONS",
+    },
 }
 
 # --- Business rules (SPEC §3, §8) -----------------------------------------------------------
@@ -210,7 +279,49 @@ for _name in ("RETURN_WINDOW_DAYS", "CONTACT_CADENCE_DAYS"):
 
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# Absolute lifetime of a signed-in session, and the idle time after which it ends (RELIABILITY
+# R14); both are enforced by crm.middleware.SessionLifetimeMiddleware.
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 60 * 60)
+SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)
+
+# Login attempts (django-axes, RELIABILITY R10–R12): 5 failures of one username from one address
+# lock that pair for 15 minutes; a success clears the count. The records are database rows.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_LOCKOUT_CALLABLE = "crm.security.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+# The address the nearest trusted proxy saw (TRUSTED_PROXIES), never a client-supplied header.
+AXES_CLIENT_IP_CALLABLE = "crm.security.client_ip"
+AXES_VERBOSE = False
+
+# Two-factor (TOTP, django-otp; RELIABILITY R09, R13). Directors confirm every login with a code
+# from an authenticator app, and the admin asks every staff user for one. On by default; off by
+# default only on a DEBUG laptop so the demo logins work without a phone.
+OTP_REQUIRED_FOR_DIRECTORS = env.bool("OTP_REQUIRED_FOR_DIRECTORS", default=not DEBUG)
+OTP_REQUIRED_FOR_ADMIN = env.bool("OTP_REQUIRED_FOR_ADMIN", default=OTP_REQUIRED_FOR_DIRECTORS)
+OTP_TOTP_ISSUER = "Abonent CRM"
+
+# Content security policy (django-csp 4): only this site's own files run; no inline script.
+# Inline style attributes stay allowed (bar widths computed in templates, htmx's indicator style).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

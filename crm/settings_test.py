@@ -9,6 +9,8 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+# Role tests log in with a password only; tests/security turns two-factor on where it is tested.
+os.environ.setdefault("OTP_REQUIRED_FOR_DIRECTORS", "false")
 
 from crm.settings import *  # noqa: F403
 

@@ -18,7 +18,12 @@ from django.core.cache.backends.redis import RedisCache
 from django.utils import timezone
 
 from clients.services import tasks_create_follow_ups, tasks_create_overdue_requests
-from crm.task_support import RETRY_TRANSIENT, iso_date, iso_datetime
+from crm.task_support import (
+    RETRY_TRANSIENT,
+    background_db_timeouts,
+    iso_date,
+    iso_datetime,
+)
 from kpi.services import kpi_snapshots_recompute
 from retention.services import (
     clients_refresh_statuses,
@@ -90,7 +95,8 @@ def nightly_chain_task(today: str | None = None, now: str | None = None) -> dict
     try:
         moment = iso_datetime(now) or timezone.now()
         day = iso_date(today) or timezone.localdate(moment)
-        done = nightly_chain_run(today=day, now=moment)
+        with background_db_timeouts():
+            done = nightly_chain_run(today=day, now=moment)
         logger.info("Nightly chain for %s done: %s", day, done)
         return done
     finally:

@@ -14,7 +14,7 @@ from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import RedisError
 
 from crm.exceptions import QueueUnavailable
-from crm.task_support import RETRY_TRANSIENT, iso_date
+from crm.task_support import RETRY_TRANSIENT, background_db_timeouts, iso_date
 from kpi.services import kpi_snapshots_recompute
 
 logger = logging.getLogger(__name__)
@@ -32,7 +32,9 @@ def kpi_recompute_task(self, month_from: str | None = None, month_to: str | None
         state="PROGRESS",
         meta={"stage": "computing", "month_from": month_from, "month_to": month_to},
     )
-    rows = kpi_snapshots_recompute(month_from=iso_date(month_from), month_to=iso_date(month_to))
+    # A recompute may wait on another one's lock and scan every contract: background limits.
+    with background_db_timeouts():
+        rows = kpi_snapshots_recompute(month_from=iso_date(month_from), month_to=iso_date(month_to))
     return {"rows": rows, "month_from": month_from, "month_to": month_to}
 
 

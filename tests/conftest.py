@@ -107,3 +107,15 @@ def english_pages(client):
     from django.conf import settings
 
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the default language: a page request in English leaves English active
+    in its thread, which would leak into the next test's messages."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)

@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 from freezegun import freeze_time
 
 from clients.models import (
@@ -493,7 +494,9 @@ def test_timeline_merges_everything_newest_first(client, manager, director):
 
 
 def test_timeline_records_a_reassignment(client, manager, colleague, mentor, school):
-    client_reassign(actor=mentor, client=school, manager=colleague)
+    # Change reasons are stored in the language of the person who made the change.
+    with translation.override("en"):
+        client_reassign(actor=mentor, client=school, manager=colleague)
     client.force_login(mentor)
 
     body = timeline_html(client.get(url(school)).content.decode())

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy
 
 from clients.models import Client
 from crm.demo import BASE_CLIENTS, demo_company_seed, demo_logins_table, demo_usernames
+from crm.task_support import background_db_timeouts
 from staff.models import User
 
 
@@ -82,7 +83,8 @@ class Command(BaseCommand):
                 % {"names": ", ".join(taken)}
             )
         today = today or timezone.localdate()
-        result = demo_company_seed(clients=clients, years=years, seed=seed, today=today)
+        with background_db_timeouts():
+            result = demo_company_seed(clients=clients, years=years, seed=seed, today=today)
         counts, kpis = result.counts, result.kpis
         self.stdout.write(
             _(

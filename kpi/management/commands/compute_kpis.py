@@ -8,6 +8,7 @@ import time
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from crm.task_support import background_db_timeouts
 from kpi.services import kpi_snapshots_recompute
 
 
@@ -28,10 +29,11 @@ class Command(BaseCommand):
     def handle(self, *args, month_from: str | None, month_to: str | None, **options) -> None:
         started = time.perf_counter()
         try:
-            written = kpi_snapshots_recompute(
-                month_from=_month(month_from) if month_from else None,
-                month_to=_month(month_to) if month_to else None,
-            )
+            with background_db_timeouts():
+                written = kpi_snapshots_recompute(
+                    month_from=_month(month_from) if month_from else None,
+                    month_to=_month(month_to) if month_to else None,
+                )
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from None
         seconds = time.perf_counter() - started

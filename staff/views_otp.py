@@ -1,0 +1,76 @@
+"""Two-factor pages (RELIABILITY R09, R13): enrolment of an authenticator app and the code asked
+after the password. Open to every signed-in user; ``crm.middleware.OtpRequiredMiddleware`` sends
+directors (and staff entering the admin) here until their session is confirmed."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from crm.forms import OtpCodeForm
+from crm.security import (
+    totp_confirmed_device,
+    totp_device_for_enrolment,
+    totp_enrol_confirm,
+    totp_secret,
+    totp_session_verify,
+)
+
+
+def _next_url(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return "/"
+
+
+def _redirect_keeping_next(url_name: str, request: HttpRequest) -> HttpResponse:
+    return redirect(f"{reverse(url_name)}?{urlencode({'next': _next_url(request)})}")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def otp_setup(request: HttpRequest) -> HttpResponse:
+    """Shows the secret of a new authenticator (as an otpauth:// link and as text) and confirms it
+    with its first code."""
+    if totp_confirmed_device(request.user) is not None:
+        return _redirect_keeping_next("staff:otp-verify", request)
+    device = totp_device_for_enrolment(request.user)
+    form = OtpCodeForm(request.POST or None)
+    if form.is_valid():
+        if totp_enrol_confirm(request, device, form.cleaned_data["code"]):
+            return redirect(_next_url(request))
+        form.add_error("code", _("The code is wrong or has expired. Try the current one."))
+    return render(
+        request,
+        "staff/otp_setup.html",
+        {
+            "form": form,
+            "config_url": device.config_url,
+            "secret": totp_secret(device),
+            "next": _next_url(request),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def otp_verify(request: HttpRequest) -> HttpResponse:
+    """Asks for the current code of the user's authenticator after the password."""
+    if totp_confirmed_device(request.user) is None:
+        return _redirect_keeping_next("staff:otp-setup", request)
+    form = OtpCodeForm(request.POST or None)
+    if form.is_valid():
+        if totp_session_verify(request, form.cleaned_data["code"]):
+            return redirect(_next_url(request))
+        form.add_error("code", _("The code is wrong or has expired. Try the current one."))
+    return render(request, "staff/otp_verify.html", {"form": form, "next": _next_url(request)})
