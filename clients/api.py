@@ -34,6 +34,7 @@ from clients.selectors import (
     clients_filter_at_risk,
     clients_visible_to,
     clients_with_risk,
+    visible_through,
 )
 from clients.serializers import (
     ClientCreateSerializer,
@@ -175,9 +176,9 @@ class InteractionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def get_queryset(self):
         if _fake(self):
             return Interaction.objects.none()
-        return Interaction.objects.filter(
-            client__in=clients_visible_to(self.request.user)
-        ).order_by("-occurred_at", "-pk")
+        return Interaction.objects.filter(visible_through(self.request.user)).order_by(
+            "-occurred_at", "-pk"
+        )
 
     @extend_schema(
         summary="Log a call, meeting or message (the caller is the employee)",
@@ -218,9 +219,9 @@ class ClientRequestViewSet(
     def get_queryset(self):
         if _fake(self):
             return ClientRequest.objects.none()
-        return ClientRequest.objects.filter(
-            client__in=clients_visible_to(self.request.user)
-        ).order_by("-opened_at", "-pk")
+        return ClientRequest.objects.filter(visible_through(self.request.user)).order_by(
+            "-opened_at", "-pk"
+        )
 
     def _done(self, client_request: ClientRequest) -> Response:
         client_request.refresh_from_db()
@@ -311,7 +312,7 @@ class ReferralViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def get_queryset(self):
         if _fake(self):
             return Referral.objects.none()
-        return Referral.objects.filter(referrer__in=clients_visible_to(self.request.user)).order_by(
+        return Referral.objects.filter(visible_through(self.request.user, "referrer")).order_by(
             "-created_at", "-pk"
         )
 

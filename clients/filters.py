@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clients.models import AcquisitionChannel, ClientKind, ClientStatus
 from clients.selectors import clients_visible_to, contact_cadence_cutoff
+from crm.widgets import LongSelect
 from staff.models import User
 
 # Allow-listed orderings: the query parameter value → the ORDER BY it means. The primary key ends
@@ -56,7 +57,7 @@ class ClientFilter(django_filters.FilterSet):
         choices=AcquisitionChannel.choices, label=_("Channel"), empty_label=_("All")
     )
     manager = django_filters.ModelChoiceFilter(
-        queryset=visible_managers, label=_("Manager"), empty_label=_("All")
+        queryset=visible_managers, label=_("Manager"), empty_label=_("All"), widget=LongSelect
     )
     city = django_filters.CharFilter(lookup_expr="icontains", label=_("City"), max_length=120)
     ordering = django_filters.ChoiceFilter(

@@ -120,6 +120,8 @@ class Client(models.Model):
         indexes = [
             models.Index(fields=["manager", "status"], name="client_manager_status"),
             models.Index(fields=["status"], name="client_status"),
+            # SPEC §9: the client list's ordering, without sorting the whole table.
+            models.Index(fields=["name", "id"], name="client_name_order"),
         ]
 
     def __str__(self) -> str:
@@ -216,6 +218,8 @@ class Contract(models.Model):
         ]
         indexes = [
             models.Index(fields=["client", "kind", "starts_on"], name="contract_client_kind_start"),
+            # SPEC §9: the API list's ordering.
+            models.Index(fields=["-starts_on", "-id"], name="contract_start_order"),
         ]
 
     def __str__(self) -> str:
@@ -340,6 +344,8 @@ class Interaction(models.Model):
         indexes = [
             models.Index(fields=["client", "-occurred_at"], name="interaction_client_time"),
             models.Index(fields=["staff", "-occurred_at"], name="interaction_staff_time"),
+            # SPEC §9: the API list's ordering over millions of rows.
+            models.Index(fields=["-occurred_at", "-id"], name="interaction_time_order"),
         ]
 
     def __str__(self) -> str:
@@ -428,6 +434,8 @@ class ClientRequest(models.Model):
         indexes = [
             models.Index(fields=["client", "-opened_at"], name="request_client_time"),
             models.Index(fields=["status", "due_at"], name="request_status_due"),
+            # SPEC §9: the API list's ordering.
+            models.Index(fields=["-opened_at", "-id"], name="request_opened_order"),
         ]
 
     def __str__(self) -> str:
@@ -480,7 +488,11 @@ class Referral(models.Model):
                 name="referral_won_has_client",
             ),
         ]
-        indexes = [models.Index(fields=["referrer", "-created_at"], name="referral_referrer")]
+        indexes = [
+            models.Index(fields=["referrer", "-created_at"], name="referral_referrer"),
+            # SPEC §9: the API list's ordering.
+            models.Index(fields=["-created_at", "-id"], name="referral_created_order"),
+        ]
 
     def __str__(self) -> str:
         return self.organisation

@@ -15,7 +15,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from clients.models import Contract, ContractKind, TerminationReason
-from clients.selectors import clients_editable_by, clients_visible_to
+from clients.selectors import clients_editable_by, visible_through
 from crm.api import IdFilter, InputSerializersMixin, with_errors
 from retention import services
 from retention.models import CaseStatus, LostCase
@@ -81,7 +81,7 @@ class ContractViewSet(
     def get_queryset(self):
         if _fake(self):
             return Contract.objects.none()
-        return Contract.objects.filter(client__in=clients_visible_to(self.request.user)).order_by(
+        return Contract.objects.filter(visible_through(self.request.user)).order_by(
             "-starts_on", "-pk"
         )
 
@@ -173,7 +173,7 @@ class LostCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         # another return manager holds, so claiming one of those is a clear 409, not a 404.
         if _fake(self):
             return LostCase.objects.none()
-        return LostCase.objects.filter(client__in=clients_visible_to(self.request.user)).order_by(
+        return LostCase.objects.filter(visible_through(self.request.user)).order_by(
             "-lost_fee", "-lost_on", "pk"
         )
 

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clients.models import TerminationReason
 from crm.api import IdFilter
+from crm.widgets import LongSelect
 from retention.models import ACTIVE_CASE_STATUSES, CaseStatus, LostCase
 from retention.selectors import cases_workable_by
 from staff.models import User
@@ -36,7 +37,7 @@ class LostCaseFilter(django_filters.FilterSet):
         field_name="client__region", choices=[], label=_("Region"), empty_label=_("All")
     )
     lost_by = django_filters.ModelChoiceFilter(
-        queryset=lost_by_choices, label=_("Lost by"), empty_label=_("All")
+        queryset=lost_by_choices, label=_("Lost by"), empty_label=_("All"), widget=LongSelect
     )
     client = IdFilter(field_name="client_id", label=_("Client"))
 

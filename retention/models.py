@@ -114,6 +114,8 @@ class LostCase(models.Model):
         indexes = [
             models.Index(fields=["status", "-lost_fee", "-lost_on"], name="case_queue"),
             models.Index(fields=["closed_on"], name="case_closed_on"),
+            # SPEC §9: the API list's ordering (every status).
+            models.Index(fields=["-lost_fee", "-lost_on", "id"], name="case_fee_order"),
         ]
 
     def __str__(self) -> str:

@@ -38,7 +38,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", "pass-12345")
 
     @factory.post_generation
-    def _save_password(obj, create, extracted, **kwargs):  # noqa: N805
+    def _save_password(obj, create, extracted, **kwargs):
         if create:
             obj.save(update_fields=["password"])
 
@@ -63,7 +63,7 @@ class ClientFactory(factory.django.DjangoModelFactory):
     manager = factory.SubFactory(UserFactory)
 
     @factory.post_generation
-    def assignment(obj, create, extracted, **kwargs):  # noqa: N805
+    def assignment(obj, create, extracted, **kwargs):
         if create and obj.manager_id:
             ClientAssignment.objects.create(
                 client=obj, manager=obj.manager, reason=AssignmentReason.INITIAL
