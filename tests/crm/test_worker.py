@@ -220,7 +220,8 @@ def worker(transactional_db, tmp_path):
         "--loglevel=INFO",
     ]
     log_path = tmp_path / "worker.log"
-    sender = Celery("worker-test", broker=redis_url, backend=redis_url)
+    # Not the current app: the project's shared tasks must keep resolving to crm.celery.app.
+    sender = Celery("worker-test", broker=redis_url, backend=redis_url, set_as_current=False)
     sender.conf.update(
         task_default_queue=queue,
         broker_connection_timeout=2,
