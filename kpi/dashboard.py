@@ -18,7 +18,9 @@ from typing import Any
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.formats import date_format
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from clients.models import TerminationReason
 from clients.selectors import group_member_ids
@@ -339,6 +341,19 @@ def _figures(totals: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# What the people tables read of a person: plain values, not 700 user objects at scale L.
+PEOPLE_FIELDS = (
+    "pk",
+    "full_name",
+    "username",
+    "role",
+    "is_active",
+    "capacity",
+    "mentor_id",
+    "mentor__full_name",
+)
+
+
 def people_rows(
     *,
     month_from: datetime.date,
@@ -365,48 +380,58 @@ def people_rows(
         )
     else:
         people = User.objects.filter(pk__in=members)
-    people = list(people.select_related("mentor").order_by("full_name", "pk"))
+    people = list(people.order_by("full_name", "pk").values(*PEOPLE_FIELDS))
     growth_target = (1 + TARGET_BOOK_GROWTH_YEAR) ** (months_between(month_from, month_to) / 12) - 1
     clients_url = reverse("clients:list")
+    # Labels once, not ``get_role_display`` per person (it costs as much as the query at scale).
+    role_labels = {value: str(label) for value, label in Role.choices}
+    book_roles = set(BOOK_ROLES)
+    short_names: dict[str, str] = {}  # 600 people share 120 mentors' names
 
     managers = []
     for person in people:
-        if person.pk not in by_manager and not (person.is_active and person.role in BOOK_ROLES):
+        pk, active = person["pk"], person["is_active"]
+        if pk not in by_manager and not (active and person["role"] in book_roles):
             continue
-        row = _figures(by_manager.get(person.pk, {}))
+        row = _figures(by_manager.get(pk, {}))
         row.update(
-            id=person.pk,
-            name=person.full_name or person.username,
-            role=person.get_role_display(),
-            group=_group_of(person),
-            is_active=person.is_active,
-            capacity=person.capacity,
-            load=rate(row["book"], person.capacity),
+            id=pk,
+            name=person["full_name"] or person["username"],
+            role=role_labels.get(person["role"], person["role"]),
+            group=_group_of(person, short_names),
+            is_active=active,
+            capacity=person["capacity"],
+            load=rate(row["book"], person["capacity"]),
             growth_status=_growth_status(row["growth"], growth_target),
-            clients_url=f"{clients_url}?manager={person.pk}",
+            clients_url=f"{clients_url}?manager={pk}",
         )
         managers.append(row)
 
     groups = []
-    mentors = [p for p in people if p.pk in by_group or (p.role == Role.MENTOR and p.is_active)]
     if group is not None:
-        mentors = [group]
+        mentors = [{"pk": group.pk, "full_name": group.full_name, "username": group.username}]
+    else:
+        mentors = [
+            p
+            for p in people
+            if p["pk"] in by_group or (p["role"] == Role.MENTOR and p["is_active"])
+        ]
     # One pass over the people, not one per mentor (600 people and 120 mentors at scale L).
-    mentees: dict[int, list[User]] = {}
+    mentees: dict[int, list[dict]] = {}
     for person in people:
-        if person.mentor_id is not None:
-            mentees.setdefault(person.mentor_id, []).append(person)
-    by_pk = {person.pk: person for person in people}
+        if person["mentor_id"] is not None:
+            mentees.setdefault(person["mentor_id"], []).append(person)
+    by_pk = {person["pk"]: person for person in people}
     for mentor in mentors:
-        own = [by_pk[mentor.pk]] if mentor.pk in by_pk else []
-        team = own + [p for p in mentees.get(mentor.pk, []) if p.pk != mentor.pk]
-        active = [p for p in team if p.is_active]
-        row = _figures(by_group.get(mentor.pk, {}))
-        capacity = sum(p.capacity for p in active)
+        pk = mentor["pk"]
+        own = [by_pk[pk]] if pk in by_pk else []
+        team = own + [p for p in mentees.get(pk, []) if p["pk"] != pk]
+        capacity = sum(p["capacity"] for p in team if p["is_active"])
+        row = _figures(by_group.get(pk, {}))
         row.update(
-            id=mentor.pk,
-            name=mentor.full_name or mentor.username,
-            members=len(active),
+            id=pk,
+            name=mentor["full_name"] or mentor["username"],
+            members=sum(1 for p in team if p["is_active"]),
             capacity=capacity,
             load=rate(row["book"], capacity),
             growth_status=_growth_status(row["growth"], growth_target),
@@ -420,10 +445,18 @@ def months_between(month_from: datetime.date, month_to: datetime.date) -> int:
     return month_number(month_to) - month_number(month_from) + 1
 
 
-def _group_of(person: User) -> str:
-    if person.role == Role.MENTOR:
-        return short_name(person.full_name)
-    return short_name(person.mentor.full_name) if person.mentor is not None else ""
+def _group_of(person: dict, known: dict[str, str]) -> str:
+    """The short name of the person's mentor group (a mentor leads their own); ``known`` keeps
+    the names already shortened."""
+    if person["role"] == Role.MENTOR:
+        name = person["full_name"]
+    elif person["mentor_id"] is not None and person["mentor__full_name"] is not None:
+        name = person["mentor__full_name"]
+    else:
+        return ""
+    if name not in known:
+        known[name] = short_name(name)
+    return known[name]
 
 
 def short_name(full_name: str) -> str:
@@ -491,3 +524,166 @@ def goal_initial(*, today: datetime.date) -> dict[str, Any]:
         "target_on": target_on,
         "target_clients": 4 * base or None,
     }
+
+
+# --- the people tables, one page at a time ----------------------------------------------------
+
+# Rows of the group and manager tables on one page of the dashboard. The whole table is in the
+# CSV/XLSX exports; the page shows 25 rows of the chosen order (600 managers at scale L).
+TABLE_PAGE_SIZE = 25
+TEXT, NUM = "text", "num"
+
+
+@dataclass(frozen=True)
+class SortColumn:
+    key: str
+    label: Any
+    kind: str = NUM
+
+
+_FIGURE_COLUMNS = (
+    SortColumn("load", gettext_lazy("Book / capacity")),
+    SortColumn("book", gettext_lazy("Book: start → now")),
+    SortColumn("growth", gettext_lazy("Own growth")),
+    SortColumn("new_clients", gettext_lazy("New clients")),
+    SortColumn("new_referral", gettext_lazy("By referral")),
+    SortColumn("returned", gettext_lazy("Came back")),
+    SortColumn("churned", gettext_lazy("Lost (natural)")),
+    SortColumn("churn_rate", gettext_lazy("Churn")),
+    SortColumn("return_rate", gettext_lazy("Cases won back")),
+)
+
+# The columns of each paged table, in order; their keys are the allowed sort keys.
+SORT_COLUMNS: dict[str, tuple[SortColumn, ...]] = {
+    "groups": (
+        SortColumn("name", gettext_lazy("Mentor"), TEXT),
+        SortColumn("members", gettext_lazy("People")),
+        *_FIGURE_COLUMNS,
+        SortColumn("mrr", gettext_lazy("Revenue")),
+    ),
+    "managers": (
+        SortColumn("name", gettext_lazy("Manager"), TEXT),
+        SortColumn("group", gettext_lazy("Group"), TEXT),
+        *_FIGURE_COLUMNS,
+        SortColumn("transferred_in", gettext_lazy("Handed in / out")),
+    ),
+}
+
+
+@dataclass
+class TablePage:
+    """One page of a people table: its rows in the chosen order, the header links that sort it
+    and the links to the neighbouring pages (``None`` at either end)."""
+
+    name: str
+    rows: list[dict]
+    total: int
+    number: int
+    pages: int
+    sort: str
+    descending: bool
+    headers: list[dict]
+    first_url: str | None
+    previous_url: str | None
+    next_url: str | None
+    last_url: str | None
+
+    @property
+    def start(self) -> int:
+        return (self.number - 1) * TABLE_PAGE_SIZE + 1 if self.total else 0
+
+    @property
+    def end(self) -> int:
+        return min(self.number * TABLE_PAGE_SIZE, self.total)
+
+
+def _sort_choice(name: str, value: str | None) -> tuple[str, bool]:
+    """The allowed sort key and direction of ``?<name>_sort=[-]key``; ("", False) keeps the
+    table's own order (groups and people by name)."""
+    value = (value or "").strip()
+    descending = value.startswith("-")
+    key = value.lstrip("-")
+    if key not in {column.key for column in SORT_COLUMNS[name]}:
+        return "", False
+    return key, descending
+
+
+def _page_number(value: str | None, pages: int) -> int:
+    try:
+        number = int(value or 1)
+    except ValueError:
+        return 1
+    return min(max(number, 1), pages)
+
+
+def rows_sorted(rows: list[dict], key: str, *, descending: bool, kind: str) -> list[dict]:
+    """``rows`` ordered by ``key``; rows without a value come last in either direction, ties keep
+    the table's own order."""
+    present = [row for row in rows if row[key] is not None]
+    missing = [row for row in rows if row[key] is None]
+    if kind == TEXT:
+        present.sort(key=lambda row: str(row[key]).casefold(), reverse=descending)
+    else:
+        present.sort(key=lambda row: row[key], reverse=descending)
+    return present + missing
+
+
+def table_page(board: Dashboard, name: str, params: dict[str, str]) -> TablePage:
+    """The page of ``board``'s ``name`` table (``groups`` or ``managers``) that the query
+    ``params`` ask for: ``<name>_sort`` (an allowed column key, ``-`` first for descending) and
+    ``<name>_page``. Links keep every other parameter (the period, the other table's order)."""
+    sort_param, page_param = f"{name}_sort", f"{name}_page"
+    columns = SORT_COLUMNS[name]
+    sort, descending = _sort_choice(name, params.get(sort_param))
+    rows = board.table(name)
+    if sort:
+        kind = next(column.kind for column in columns if column.key == sort)
+        rows = rows_sorted(rows, sort, descending=descending, kind=kind)
+    pages = max(1, -(-len(rows) // TABLE_PAGE_SIZE))
+    number = _page_number(params.get(page_param), pages)
+    kept = {f"{table}_{part}" for table in SORT_COLUMNS for part in ("sort", "page")}
+    base = {key: value for key, value in params.items() if key in kept - {sort_param, page_param}}
+    base = {"period": board.period, **base}
+    if sort:
+        base[sort_param] = f"-{sort}" if descending else sort
+
+    def url(**changes: Any) -> str:
+        return "?" + urlencode({**base, **changes})
+
+    def page_url(target: int) -> str | None:
+        if target == number or not 1 <= target <= pages:
+            return None
+        return url(**{page_param: target}) if target > 1 else url()
+
+    headers = []
+    for column in columns:
+        if column.key == sort:
+            # A second click turns the order round.
+            flip = not descending
+            state = "descending" if descending else "ascending"
+        else:
+            # Figures start from the highest, names from A.
+            flip, state = column.kind == NUM, ""
+        headers.append(
+            {
+                "key": column.key,
+                "label": column.label,
+                "num": column.kind == NUM,
+                "state": state,
+                "url": url(**{sort_param: f"-{column.key}" if flip else column.key}),
+            }
+        )
+    return TablePage(
+        name=name,
+        rows=rows[(number - 1) * TABLE_PAGE_SIZE : number * TABLE_PAGE_SIZE],
+        total=len(rows),
+        number=number,
+        pages=pages,
+        sort=sort,
+        descending=descending,
+        headers=headers,
+        first_url=page_url(1) if number > 2 else None,
+        previous_url=page_url(number - 1),
+        next_url=page_url(number + 1),
+        last_url=page_url(pages) if number < pages - 1 else None,
+    )

@@ -27,7 +27,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from kombu.exceptions import OperationalError as BrokerError
 
 from crm.exceptions import QueueUnavailable
-from kpi.dashboard import dashboard_build, goal_initial, goals_recent
+from kpi.dashboard import SORT_COLUMNS, dashboard_build, goal_initial, goals_recent, table_page
 from kpi.exports import TABLE_TITLES, TABLES, table_csv, table_xlsx
 from kpi.forms import EXPORT_FORMATS, PERIOD_CHOICES, GoalForm, PeriodForm
 from kpi.services import goal_set
@@ -40,6 +40,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Polls of a recompute's progress (every 2 s) before the page stops asking: a recompute takes
 # seconds; a task the queue never reports on must not keep the browser busy forever.
 MAX_POLLS = 300
+# The element ids of the paged people tables (htmx targets of their sort and page links).
+TABLE_CARDS = {f"{name}-card": name for name in SORT_COLUMNS}
 
 
 def _board_group(user: User) -> User | None:
@@ -72,7 +74,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     group = _board_group(request.user)
     period = PeriodForm(request.GET).period_key()
     board = dashboard_build(group=group, period=period, now=timezone.now())
-    context = {"board": board, "periods": PERIOD_CHOICES, "period": period}
+    params = request.GET.dict()
+    tables = {name: table_page(board, name, params) for name in SORT_COLUMNS}
+    context = {"board": board, "periods": PERIOD_CHOICES, "period": period, "tables": tables}
+    if request.htmx and request.htmx.target in TABLE_CARDS:
+        # A header or page link of one people table: only that table is swapped in.
+        name = TABLE_CARDS[request.htmx.target]
+        return render(request, f"{DASHBOARD}#{name}-card", {**context, "listing": tables[name]})
     task_id = _task_id(request.GET.get("task"))
     if group is None and task_id:
         context["recompute"] = _progress(task_id, polls=0)

@@ -1,6 +1,7 @@
 // The dashboard (/dashboard/): charts drawn with the vendored Chart.js from the data the page embeds
-// (json_script "dashboard-data"), and tables sorted by a click on a column header. Without
-// JavaScript the tables and tiles still show every figure.
+// (json_script "dashboard-data"), and the month and reason tables sorted by a click on a column
+// header. The group and manager tables are sorted and paged by the server: their header and page
+// links swap the table in with htmx, and are plain links without JavaScript.
 (function () {
   "use strict";
 
@@ -244,11 +245,15 @@
     Array.prototype.forEach.call(headers, function (header, index) {
       var kind = header.getAttribute("data-sort");
       if (!kind) return;
-      var button = document.createElement("button");
-      button.type = "button";
-      button.className = "sort-button";
-      while (header.firstChild) button.appendChild(header.firstChild);
-      header.appendChild(button);
+      // A page restored from the htmx history already has its buttons, without their listeners.
+      var button = header.querySelector("button.sort-button");
+      if (!button) {
+        button = document.createElement("button");
+        button.type = "button";
+        button.className = "sort-button";
+        while (header.firstChild) button.appendChild(header.firstChild);
+        header.appendChild(button);
+      }
       button.addEventListener("click", function () {
         sortTable(table, header, index, kind);
       });
@@ -259,6 +264,9 @@
     drawCharts();
     document.querySelectorAll("table[data-sortable]").forEach(makeSortable);
   }
+
+  // Back or forward after a table link: htmx puts the saved page back, with blank canvases.
+  document.addEventListener("htmx:historyRestore", start);
 
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", start);

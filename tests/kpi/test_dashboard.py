@@ -4,7 +4,9 @@ queries, and the recompute button with Redis up, down, or absent (embedded mode)
 
 from __future__ import annotations
 
+import csv
 import datetime
+import io
 import re
 import uuid
 from decimal import Decimal
@@ -613,3 +615,123 @@ def test_short_names():
     assert short_name("Наставник Олег") == "Наставник О."
     assert short_name("Иванов") == "Иванов"
     assert short_name("") == ""
+
+
+# --- the people tables, page by page ------------------------------------------------------------
+
+
+@pytest.fixture
+def thirty_managers(db):
+    """30 client managers, "Менеджер 00" … "Менеджер 29"; manager i had 100 clients a year ago
+    and lost i of them this month, except the last one, who has no figures at all (no churn
+    rate)."""
+    snap(THIS, base_end=500)
+    people = [
+        UserFactory(role=Role.CLIENT_MANAGER, full_name=f"Менеджер {i:02d}") for i in range(30)
+    ]
+    for i, person in enumerate(people[:-1]):
+        snap(YEAR_AGO, Scope.MANAGER, person.pk, base_start=100, base_end=100)
+        snap(THIS, Scope.MANAGER, person.pk, base_start=100, base_end=100 - i, churned=i)
+    return people
+
+
+def test_the_manager_table_shows_the_first_25_rows_by_name(client, thirty_managers, director):
+    response = login(client, director).get("/dashboard/")
+    page = response.context["tables"]["managers"]
+    assert [row["id"] for row in page.rows] == [p.pk for p in thirty_managers[:25]]
+    assert (page.total, page.number, page.pages, page.start, page.end) == (30, 1, 2, 1, 25)
+    assert (page.previous_url, page.next_url) == (None, "?period=12&managers_page=2")
+    assert len(response.context["board"].managers) == 30  # the exports' rows
+    html = response.content.decode()
+    assert html.count('data-testid="manager-row"') == 25
+    assert 'data-testid="table-managers" data-total="30" data-page="1"' in html
+    pager = re.search(r'data-testid="pager-managers">\s*<span class="muted">([^<]*)</span>', html)
+    assert re.fullmatch(r"\D*1–25\D+30", pager.group(1))  # "Rows 1–25 of 30", translated
+    assert "Менеджер 24" in html
+    assert "Менеджер 25" not in html
+    assert "aria-sort" not in html  # the table's own order: by name
+
+
+def test_the_manager_table_sorts_by_an_allowed_column_on_the_server(
+    client, thirty_managers, director
+):
+    login(client, director)
+    response = client.get("/dashboard/?period=12&managers_sort=-churn_rate")
+    page = response.context["tables"]["managers"]
+    churn = [person.pk for person in reversed(thirty_managers[:-1])]
+    assert [row["id"] for row in page.rows] == churn[:25]
+    assert [row["churn_rate"] for row in page.rows[:3]] == [0.28, 0.27, 0.26]
+    header = {column["key"]: column for column in page.headers}
+    assert header["churn_rate"]["state"] == "descending"
+    # A second click turns the order round; another column starts from its highest figure.
+    assert header["churn_rate"]["url"] == "?period=12&managers_sort=churn_rate"
+    assert header["book"]["url"] == "?period=12&managers_sort=-book"
+    assert header["name"]["url"] == "?period=12&managers_sort=name"
+    assert page.next_url == "?period=12&managers_sort=-churn_rate&managers_page=2"
+    html = response.content.decode()
+    assert 'data-sort-key="churn_rate" aria-sort="descending"' in html
+
+    # The second page: the rest, the manager without figures last.
+    response = client.get("/dashboard/?managers_sort=-churn_rate&managers_page=2")
+    page = response.context["tables"]["managers"]
+    assert [row["id"] for row in page.rows] == [*churn[25:], thirty_managers[-1].pk]
+    assert (page.start, page.end, page.next_url) == (26, 30, None)
+    assert page.previous_url == "?period=12&managers_sort=-churn_rate"
+
+    # Ascending: the manager without figures is still last.
+    page = client.get("/dashboard/?managers_sort=churn_rate&managers_page=2").context["tables"]
+    assert page["managers"].rows[-1]["id"] == thirty_managers[-1].pk
+    assert page["managers"].rows[0]["churn_rate"] == 0.25
+
+
+@pytest.mark.parametrize(
+    ("query", "number"),
+    [
+        ("managers_sort=password&managers_page=2", 2),
+        ("managers_sort=-__class__", 1),
+        ("managers_page=x", 1),
+        ("managers_page=-3", 1),
+        ("managers_page=99", 2),
+    ],
+)
+def test_unknown_sort_keys_and_pages_fall_back(client, thirty_managers, director, query, number):
+    response = login(client, director).get(f"/dashboard/?{query}")
+    assert response.status_code == 200
+    page = response.context["tables"]["managers"]
+    assert (page.sort, page.number) == ("", number)
+    names = [row["name"] for row in page.rows]
+    assert names == sorted(names)
+
+
+def test_links_keep_the_period_and_the_other_tables_order(client, thirty_managers, director):
+    login(client, director)
+    url = "/dashboard/?period=24&groups_sort=-mrr&managers_sort=group&managers_page=2&task=x"
+    tables = client.get(url).context["tables"]
+    assert tables["managers"].previous_url == "?period=24&groups_sort=-mrr&managers_sort=group"
+    header = {column["key"]: column["url"] for column in tables["groups"].headers}
+    # Sorting the groups again starts them from their first page and keeps the managers' page.
+    assert header["mrr"] == ("?period=24&managers_sort=group&managers_page=2&groups_sort=mrr")
+
+
+def test_a_header_link_with_htmx_swaps_only_its_table(client, thirty_managers, director):
+    login(client, director)
+    response = client.get(
+        "/dashboard/?managers_sort=-churn_rate&managers_page=2",
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="managers-card",
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section class="card table-card" id="managers-card">')
+    assert html.count('data-testid="manager-row"') == 5
+    assert 'hx-target="#managers-card"' in html
+    for absent in ("table-groups", "kpi-base", "dashboard-data", "<html"):
+        assert absent not in html
+
+
+def test_the_export_holds_every_row_whatever_the_page(client, thirty_managers, director):
+    login(client, director)
+    body = client.get("/dashboard/export/managers.csv?managers_sort=-churn_rate&managers_page=2")
+    rows = list(csv.reader(io.StringIO(body.content.decode("utf-8-sig"))))
+    assert len(rows) == 31
+    assert [row[0] for row in rows[1:4]] == ["Менеджер 00", "Менеджер 01", "Менеджер 02"]
