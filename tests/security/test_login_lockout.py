@@ -233,8 +233,9 @@ def test_parallel_failures_do_not_slip_past_the_limit():
 
     checked = statuses.count(200)
     assert statuses.count(200) + statuses.count(429) == 30
-    # Sequentially the fifth failure already answers with the lockout: LIMIT - 1 pages.
-    assert LIMIT - 1 <= checked <= LIMIT + 3
+    # Sequentially the fifth failure already answers with the lockout (LIMIT - 1 pages); at once,
+    # failures recorded by other threads can lock a request earlier still, never much later.
+    assert 1 <= checked <= LIMIT + 3
     assert not _session_login(Client(REMOTE_ADDR=ADDRESS), "target", PASSWORD)[1]
 
 
