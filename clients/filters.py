@@ -39,7 +39,13 @@ def visible_managers(request) -> object:
     ).order_by("full_name", "pk")
 
 
-class ClientFilter(django_filters.FilterSet):
+class ClientListFilter(django_filters.FilterSet):
+    """What every client list filters on: search, status, kind, city, and an allow-listed
+    ordering. A subclass names its ``orderings`` (parameter value → ORDER BY) and declares the
+    ``ordering`` choice field over them; ``"name"`` is the default."""
+
+    orderings: dict[str, tuple] = {}
+
     search = django_filters.CharFilter(
         method="filter_search",
         label=_("Search"),
@@ -53,28 +59,16 @@ class ClientFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(
         choices=ClientKind.choices, label=_("Kind"), empty_label=_("All")
     )
-    acquisition_channel = django_filters.ChoiceFilter(
-        choices=AcquisitionChannel.choices, label=_("Channel"), empty_label=_("All")
-    )
-    manager = django_filters.ModelChoiceFilter(
-        queryset=visible_managers, label=_("Manager"), empty_label=_("All"), widget=LongSelect
-    )
     city = django_filters.CharFilter(lookup_expr="icontains", label=_("City"), max_length=120)
-    ordering = django_filters.ChoiceFilter(
-        choices=ORDERING_CHOICES,
-        method="filter_ordering",
-        label=_("Sort by"),
-        empty_label=None,
-    )
 
     class Meta:
-        # Fields are declared above; nothing is generated from the model.
+        # Fields are declared; nothing is generated from the model.
         fields: list[str] = []
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
         if not self.form.cleaned_data.get("ordering"):
-            queryset = queryset.order_by(*ORDERINGS["name"])
+            queryset = queryset.order_by(*self.orderings["name"])
         return queryset
 
     def filter_search(self, queryset, name, value):
@@ -84,7 +78,24 @@ class ClientFilter(django_filters.FilterSet):
         return queryset.filter(Q(name__icontains=value) | Q(inn__startswith=value))
 
     def filter_ordering(self, queryset, name, value):
-        return queryset.order_by(*ORDERINGS[value])
+        return queryset.order_by(*self.orderings[value])
+
+
+class ClientFilter(ClientListFilter):
+    orderings = ORDERINGS
+
+    acquisition_channel = django_filters.ChoiceFilter(
+        choices=AcquisitionChannel.choices, label=_("Channel"), empty_label=_("All")
+    )
+    manager = django_filters.ModelChoiceFilter(
+        queryset=visible_managers, label=_("Manager"), empty_label=_("All"), widget=LongSelect
+    )
+    ordering = django_filters.ChoiceFilter(
+        choices=ORDERING_CHOICES,
+        method="filter_ordering",
+        label=_("Sort by"),
+        empty_label=None,
+    )
 
 
 # --- the manager's own book on /my/ (SPEC §6) -------------------------------------------------
@@ -114,24 +125,12 @@ BOOK_ORDERING_CHOICES = [
 ]
 
 
-class BookFilter(django_filters.FilterSet):
+class BookFilter(ClientListFilter):
     """Filters of the manager's own book. Expects the queryset annotated by
     ``clients.selectors.clients_with_workspace_signals``."""
 
-    search = django_filters.CharFilter(
-        method="filter_search",
-        label=_("Search"),
-        help_text=_("Name or the beginning of the INN"),
-        max_length=300,
-        widget=forms.SearchInput(attrs={"placeholder": _("Name or INN")}),
-    )
-    status = django_filters.ChoiceFilter(
-        choices=ClientStatus.choices, label=_("Status"), empty_label=_("All")
-    )
-    kind = django_filters.ChoiceFilter(
-        choices=ClientKind.choices, label=_("Kind"), empty_label=_("All")
-    )
-    city = django_filters.CharFilter(lookup_expr="icontains", label=_("City"), max_length=120)
+    orderings = BOOK_ORDERINGS
+
     last_contact = django_filters.ChoiceFilter(
         choices=LAST_CONTACT_CHOICES,
         method="filter_last_contact",
@@ -152,17 +151,6 @@ class BookFilter(django_filters.FilterSet):
         empty_label=None,
     )
 
-    class Meta:
-        fields: list[str] = []
-
-    def filter_queryset(self, queryset):
-        queryset = super().filter_queryset(queryset)
-        if not self.form.cleaned_data.get("ordering"):
-            queryset = queryset.order_by(*BOOK_ORDERINGS["name"])
-        return queryset
-
-    filter_search = ClientFilter.filter_search
-
     def filter_last_contact(self, queryset, name, value):
         cutoff = contact_cadence_cutoff(timezone.localdate())
         if value == "in_time":
@@ -174,6 +162,3 @@ class BookFilter(django_filters.FilterSet):
     def filter_overdue(self, queryset, name, value):
         overdue = Q(overdue_requests__gt=0) | Q(overdue_tasks__gt=0)
         return queryset.filter(overdue) if value == "yes" else queryset.exclude(overdue)
-
-    def filter_ordering(self, queryset, name, value):
-        return queryset.order_by(*BOOK_ORDERINGS[value])
