@@ -40,6 +40,15 @@ class ClientStatus(models.TextChoices):
     CLOSED = "closed", _("Closed")
 
 
+# Derived columns of Client (see clients.contact_signals); not part of its audited history.
+CONTACT_SIGNAL_FIELDS = [
+    "last_contact_at",
+    "last_reached_at",
+    "last_complaint_at",
+    "next_contact_on",
+]
+
+
 class Client(models.Model):
     name = models.CharField(_("name"), max_length=300)
     inn = models.CharField(_("INN"), max_length=12, unique=True, validators=[validate_inn])
@@ -81,8 +90,17 @@ class Client(models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # Contact signals, derived from the client's interactions by clients.contact_signals and kept
+    # on the row so that the workspace, the card, the team page and the API read a column
+    # instead of searching millions of interactions per client (SPEC §9).
+    last_contact_at = models.DateTimeField(_("last contact"), null=True, blank=True, editable=False)
+    last_reached_at = models.DateTimeField(_("last reached"), null=True, blank=True, editable=False)
+    last_complaint_at = models.DateTimeField(
+        _("last complaint"), null=True, blank=True, editable=False
+    )
+    next_contact_on = models.DateField(_("next contact"), null=True, blank=True, editable=False)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=CONTACT_SIGNAL_FIELDS)
 
     class Meta:
         verbose_name = _("client")
@@ -220,6 +238,14 @@ class Contract(models.Model):
             models.Index(fields=["client", "kind", "starts_on"], name="contract_client_kind_start"),
             # SPEC §9: the API list's ordering.
             models.Index(fields=["-starts_on", "-id"], name="contract_start_order"),
+            # The dashboard's churn reasons: paid contracts lost in a period, by reason, read
+            # from the index alone.
+            models.Index(
+                fields=["ends_on"],
+                include=["termination_reason"],
+                condition=Q(kind=ContractKind.PAID) & ~Q(termination_reason=""),
+                name="contract_loss_reason",
+            ),
         ]
 
     def __str__(self) -> str:

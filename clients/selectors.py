@@ -35,7 +35,6 @@ from clients.models import (
     Contract,
     ContractKind,
     Interaction,
-    InteractionOutcome,
     Referral,
     RequestStatus,
     Task,
@@ -77,12 +76,22 @@ def clients_visible_to(user: User) -> QuerySet[Client]:
     return clients.none()
 
 
+# Roles whose visible clients are their own book or their group's books.
+BOUNDED_SCOPE_ROLES = (Role.CLIENT_MANAGER, Role.SALES_MANAGER, Role.MENTOR)
+
+
 def visible_through(user: User, field: str = "client") -> Q:
     """A filter on a model with a required foreign key ``field`` to Client: its rows whose client
     ``user`` may read. For the director it is no filter at all, so that lists over millions of
     rows use their ordering index instead of joining every client (SPEC §9)."""
     if user.is_authenticated and user.is_active and user.role == Role.DIRECTOR:
         return Q()
+    if user.is_authenticated and user.role in BOUNDED_SCOPE_ROLES:
+        # A book or a group's books: a few hundred ids, passed as a list that the planner
+        # estimates exactly. Given a subquery, PostgreSQL walks the time index of millions of
+        # interactions looking for the few that match.
+        ids = list(clients_visible_to(user).order_by().values_list("pk", flat=True))
+        return Q(**{f"{field}__in": ids})
     return Q(**{f"{field}__in": clients_visible_to(user)})
 
 
@@ -179,21 +188,9 @@ def clients_with_risk(
     cutoff = contact_cadence_cutoff(today)  # == midnight_days_ago(cadence_days)
     long_cutoff = midnight_days_ago(2 * cadence_days)
     ageing_cutoff = midnight_days_ago(cadence_days // 2)
-    contacts = Interaction.objects.filter(client=OuterRef("pk"))
-    last_reached = (
-        contacts.filter(outcome=InteractionOutcome.REACHED)
-        .order_by("-occurred_at")
-        .values("occurred_at")[:1]
-    )
-    last_complaint = (
-        contacts.filter(outcome=InteractionOutcome.COMPLAINT)
-        .order_by("-occurred_at")
-        .values("occurred_at")[:1]
-    )
+    # The contact signals are columns of the client row (clients.contact_signals).
     requests = ClientRequest.objects.filter(client=OuterRef("pk"))
     clients = clients.annotate(
-        _last_reached_at=Subquery(last_reached),
-        _last_complaint_at=Subquery(last_complaint),
         _overdue_request=Exists(
             requests.filter(
                 status__in=[RequestStatus.OPEN, RequestStatus.IN_PROGRESS], due_at__lt=now
@@ -202,10 +199,10 @@ def clients_with_risk(
         _pending_refusal=Exists(requests.filter(status=RequestStatus.REFUSAL_PENDING)),
     )
     served = Q(status__in=[ClientStatus.ACTIVE, ClientStatus.FREE_MONTH])
-    no_contact = Q(_last_reached_at__isnull=True) | Q(_last_reached_at__lt=cutoff)
-    no_contact_long = Q(_last_reached_at__isnull=True) | Q(_last_reached_at__lt=long_cutoff)
-    open_complaint = Q(_last_complaint_at__isnull=False) & (
-        Q(_last_reached_at__isnull=True) | Q(_last_reached_at__lt=F("_last_complaint_at"))
+    no_contact = Q(last_reached_at__isnull=True) | Q(last_reached_at__lt=cutoff)
+    no_contact_long = Q(last_reached_at__isnull=True) | Q(last_reached_at__lt=long_cutoff)
+    open_complaint = Q(last_complaint_at__isnull=False) & (
+        Q(last_reached_at__isnull=True) | Q(last_reached_at__lt=F("last_complaint_at"))
     )
 
     def points(condition: Q, weight: int) -> Case:
@@ -215,7 +212,7 @@ def clients_with_risk(
         Case(
             When(no_contact_long, then=Value(RISK_NO_CONTACT_LONG)),
             When(no_contact, then=Value(RISK_NO_CONTACT)),
-            When(_last_reached_at__lt=ageing_cutoff, then=Value(RISK_CONTACT_AGEING)),
+            When(last_reached_at__lt=ageing_cutoff, then=Value(RISK_CONTACT_AGEING)),
             default=Value(0),
         )
         + points(open_complaint, RISK_OPEN_COMPLAINT)
@@ -276,15 +273,10 @@ def contact_cadence_cutoff(today: datetime.date) -> datetime.datetime:
 def cadence_compliance_by_manager(*, today: datetime.date) -> dict[int, tuple[int, int]]:
     """SPEC §3.5 control KPI: manager id → (active clients reached in time, active clients), for
     the clients each manager currently keeps. One aggregate query."""
-    reached = Interaction.objects.filter(
-        client=OuterRef("pk"),
-        outcome=InteractionOutcome.REACHED,
-        occurred_at__gte=contact_cadence_cutoff(today),
-    )
     rows = (
         Client.objects.filter(status=ClientStatus.ACTIVE, manager__isnull=False)
         .values("manager")
-        .annotate(active=Count("pk"), in_time=Count("pk", filter=Q(Exists(reached))))
+        .annotate(active=Count("pk"), in_time=Count("pk", filter=_reached_since(today)))
         .order_by()
     )
     return {row["manager"]: (row["in_time"], row["active"]) for row in rows}
@@ -304,10 +296,9 @@ def _count_of(rows: QuerySet) -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
-def _reached_since(cutoff: datetime.datetime) -> QuerySet[Interaction]:
-    return Interaction.objects.filter(
-        client=OuterRef("pk"), outcome=InteractionOutcome.REACHED, occurred_at__gte=cutoff
-    )
+def _reached_since(today: datetime.date) -> Q:
+    """Clients reached within the contact cadence on ``today`` (SPEC §3.5)."""
+    return Q(last_reached_at__gte=contact_cadence_cutoff(today))
 
 
 def book_of(user: User) -> QuerySet[Client]:
@@ -326,7 +317,6 @@ def clients_with_workspace_signals(
     ``at_risk`` and ``risk_score`` (``clients_with_risk``). Correlated subqueries only."""
     now = now or timezone.now()
     today = timezone.localtime(now).date()
-    contacts = Interaction.objects.filter(client=OuterRef("pk")).order_by("-occurred_at", "-pk")
     requests = ClientRequest.objects.filter(client=OuterRef("pk"))
     unfinished = requests.filter(status__in=UNFINISHED_REQUEST_STATUSES)
     late_tasks = Task.objects.filter(
@@ -334,9 +324,6 @@ def clients_with_workspace_signals(
     )
     clients = clients_with_current_fee(clients_with_risk(clients, now=now), on=today)
     return clients.annotate(
-        last_contact_at=Subquery(contacts.values("occurred_at")[:1]),
-        last_reached_at=F("_last_reached_at"),
-        next_contact_on=Subquery(contacts.values("next_contact_on")[:1]),
         open_requests=_count_of(requests.filter(status__in=OPEN_REQUEST_STATUSES)),
         overdue_requests=_count_of(unfinished.filter(due_at__lt=now)),
         overdue_tasks=_count_of(late_tasks),
@@ -357,11 +344,9 @@ def tasks_due_for(user: User, *, today: datetime.date) -> QuerySet[Task]:
 def contacts_planned(clients: QuerySet[Client], *, today: datetime.date) -> QuerySet[Client]:
     """Served clients whose latest logged contact planned the next one for ``today`` or earlier,
     and nobody has contacted them since: the day's call list, most overdue first."""
-    latest = Interaction.objects.filter(client=OuterRef("pk")).order_by("-occurred_at", "-pk")
     return (
-        clients.filter(status__in=SERVED_STATUSES)
-        .annotate(planned_on=Subquery(latest.values("next_contact_on")[:1]))
-        .filter(planned_on__lte=today)
+        clients.filter(status__in=SERVED_STATUSES, next_contact_on__lte=today)
+        .annotate(planned_on=F("next_contact_on"))
         .order_by("planned_on", "name", "pk")
     )
 
@@ -389,7 +374,6 @@ def clients_at_risk(clients: QuerySet[Client], *, now: datetime.datetime | None 
         clients_with_risk(clients, now=now)
         .filter(at_risk=True)
         .annotate(
-            last_reached_at=F("_last_reached_at"),
             overdue_request=F("_overdue_request"),
             pending_refusal=F("_pending_refusal"),
         )
@@ -401,13 +385,12 @@ def manager_book_figures(user: User, *, today: datetime.date) -> dict[str, int]:
     """Live figures of ``user``'s own book for /my/ (one query): ``book`` (every client kept),
     ``served`` (active or in a free month: the load against capacity), ``active`` and
     ``in_time`` (active clients reached within the cadence, SPEC §3.5)."""
-    reached = _reached_since(contact_cadence_cutoff(today))
     active = Q(status=ClientStatus.ACTIVE)
     return Client.objects.filter(manager=user).aggregate(
         book=Count("pk"),
         served=Count("pk", filter=Q(status__in=SERVED_STATUSES)),
         active=Count("pk", filter=active),
-        in_time=Count("pk", filter=active & Q(Exists(reached))),
+        in_time=Count("pk", filter=active & _reached_since(today)),
     )
 
 
@@ -417,43 +400,88 @@ def referrals_recorded(user: User, *, since: datetime.date) -> int:
     return Referral.objects.filter(recorded_by=user, created_at__gte=start).count()
 
 
-def team_members(
-    user: User, *, today: datetime.date, now: datetime.datetime | None = None
-) -> QuerySet[User]:
+def team_members(user: User) -> QuerySet[User]:
     """SPEC §6 /team/: the active people whose work ``user`` controls — a mentor their group
-    (themselves included), the director every active client manager and mentor — each annotated
-    with ``book`` (clients kept), ``load`` (served clients, against ``capacity``),
-    ``overdue_tasks``, ``overdue_requests``, ``refusals_pending``, ``cadence_active`` and
-    ``cadence_in_time`` (SPEC §3.5), and ``group_name``. One query."""
-    now = now or timezone.now()
+    (themselves included), the director every active client manager and mentor — with
+    ``group_name``, ordered by group (the mentor first), then by name. Their figures come from
+    ``team_member_figures`` for one page of them at a time."""
     if user.role == Role.DIRECTOR:
         people = User.objects.book_keepers()
     elif user.role == Role.MENTOR:
         people = User.objects.active().filter(pk__in=group_member_ids(user))
     else:
         return User.objects.none()
-    book = Client.objects.filter(manager=OuterRef("pk"))
-    active = book.filter(status=ClientStatus.ACTIVE)
-    requests = ClientRequest.objects.filter(client__manager=OuterRef("pk"))
     return people.annotate(
-        book=_count_of(book),
-        load=_count_of(book.filter(status__in=SERVED_STATUSES)),
-        overdue_tasks=_count_of(
-            Task.objects.filter(assignee=OuterRef("pk"), done_at__isnull=True, due_on__lt=today)
-        ),
-        overdue_requests=_count_of(
-            requests.filter(status__in=UNFINISHED_REQUEST_STATUSES, due_at__lt=now)
-        ),
-        refusals_pending=_count_of(requests.filter(status=RequestStatus.REFUSAL_PENDING)),
-        cadence_active=_count_of(active),
-        cadence_in_time=_count_of(
-            active.filter(Exists(_reached_since(contact_cadence_cutoff(today))))
-        ),
         group_name=Case(
             When(role=Role.MENTOR, then=F("full_name")), default=F("mentor__full_name")
         ),
         is_lead=Case(When(role=Role.MENTOR, then=Value(0)), default=Value(1)),
     ).order_by(F("group_name").asc(nulls_last=True), "is_lead", "full_name", "pk")
+
+
+def team_member_figures(
+    members: list[User], *, today: datetime.date, now: datetime.datetime | None = None
+) -> list[User]:
+    """Set each member's figures on the objects: ``book`` (clients kept), ``load`` (served
+    clients, against ``capacity``), ``cadence_active`` and ``cadence_in_time`` (SPEC §3.5),
+    ``overdue_tasks``, ``overdue_requests`` and ``refusals_pending``.
+
+    Three grouped queries for the whole list, whatever its length: the director's team runs to
+    hundreds of people, and per-person subqueries would read each book several times."""
+    now = now or timezone.now()
+    ids = [member.pk for member in members]
+    books = {
+        row["manager"]: row
+        for row in Client.objects.filter(manager__in=ids)
+        .values("manager")
+        .annotate(
+            book=Count("pk"),
+            load=Count("pk", filter=Q(status__in=SERVED_STATUSES)),
+            cadence_active=Count("pk", filter=Q(status=ClientStatus.ACTIVE)),
+            cadence_in_time=Count(
+                "pk", filter=Q(status=ClientStatus.ACTIVE) & _reached_since(today)
+            ),
+        )
+        .order_by()
+    }
+    requests = {
+        row["client__manager"]: row
+        for row in ClientRequest.objects.filter(client__manager__in=ids)
+        .filter(
+            Q(status__in=UNFINISHED_REQUEST_STATUSES, due_at__lt=now)
+            | Q(status=RequestStatus.REFUSAL_PENDING)
+        )
+        .values("client__manager")
+        .annotate(
+            overdue_requests=Count("pk", filter=Q(status__in=UNFINISHED_REQUEST_STATUSES)),
+            refusals_pending=Count("pk", filter=Q(status=RequestStatus.REFUSAL_PENDING)),
+        )
+        .order_by()
+    }
+    late_tasks = dict(
+        Task.objects.filter(assignee__in=ids, done_at__isnull=True, due_on__lt=today)
+        .values("assignee")
+        .annotate(n=Count("pk"))
+        .order_by()
+        .values_list("assignee", "n")
+    )
+    for member in members:
+        book = books.get(member.pk, {})
+        for name in ("book", "load", "cadence_active", "cadence_in_time"):
+            setattr(member, name, book.get(name, 0))
+        asked = requests.get(member.pk, {})
+        member.overdue_requests = asked.get("overdue_requests", 0)
+        member.refusals_pending = asked.get("refusals_pending", 0)
+        member.overdue_tasks = late_tasks.get(member.pk, 0)
+    return members
+
+
+def team_groups(user: User) -> list[User]:
+    """The mentor groups the director can narrow /team/ to (active mentors by name); none for a
+    mentor, whose page is their own group."""
+    if user.role != Role.DIRECTOR:
+        return []
+    return list(User.objects.active().filter(role=Role.MENTOR).order_by("full_name", "pk"))
 
 
 def refusals_awaiting(user: User) -> QuerySet[ClientRequest]:
@@ -477,14 +505,10 @@ def client_card_queryset(user: User, *, today: datetime.date) -> QuerySet[Client
     ``current_fee`` on ``today``, ``last_reached_at`` and ``cadence_late`` (not reached within
     the cadence)."""
     editable = clients_editable_by(user).filter(pk=OuterRef("pk"))
-    reached = Interaction.objects.filter(client=OuterRef("pk"), outcome=InteractionOutcome.REACHED)
     clients = (
         clients_visible_to(user)
         .select_related("manager", "manager__mentor", "referred_by", "parent")
-        .annotate(
-            can_edit=Exists(editable),
-            last_reached_at=Subquery(reached.order_by("-occurred_at").values("occurred_at")[:1]),
-        )
+        .annotate(can_edit=Exists(editable))
     )
     return clients_with_current_fee(clients, on=today).annotate(
         cadence_late=Case(

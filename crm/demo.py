@@ -33,7 +33,9 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.db import models, transaction
 from django.utils.translation import gettext as _
 
+from clients.contact_signals import contact_signals_refresh
 from clients.models import (
+    CONTACT_SIGNAL_FIELDS,
     NATURAL_REASONS,
     AcquisitionChannel,
     AssignmentReason,
@@ -195,6 +197,9 @@ def demo_company_seed(
     timings["simulate"] = time.perf_counter() - started
     with transaction.atomic():
         company.write(timings=timings)
+        mark = time.perf_counter()
+        contact_signals_refresh()
+        timings["contact signals"] = time.perf_counter() - mark
         mark = time.perf_counter()
         status_fixes = clients_refresh_statuses(today=today)
         timings["statuses"] = time.perf_counter() - mark
@@ -1306,6 +1311,8 @@ class _Company:
                 "status": client.status,
                 "created_at": created,
                 "updated_at": last_change,
+                # Derived from the interactions once they are written (contact_signals_refresh).
+                **dict.fromkeys(CONTACT_SIGNAL_FIELDS),
             }
             clients.add(final)
             first = client.assignments[0]

@@ -39,7 +39,9 @@ class BoundedCountPaginator(Paginator):
         queryset = self.object_list
         if not hasattr(queryset, "query"):
             return super().count
-        bounded = queryset.order_by()[: EXACT_COUNT_LIMIT + 1].count()
+        # Counting primary keys only: annotations a filter does not use (a list's per-row
+        # figures) are not computed for every counted row.
+        bounded = queryset.order_by().values("pk")[: EXACT_COUNT_LIMIT + 1].count()
         if bounded <= EXACT_COUNT_LIMIT:
             return bounded
         estimate = planner_rows(queryset)

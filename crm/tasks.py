@@ -17,6 +17,7 @@ from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.utils import timezone
 
+from clients.contact_signals import contact_signals_refresh
 from clients.services import tasks_create_follow_ups, tasks_create_overdue_requests
 from crm.task_support import (
     RETRY_TRANSIENT,
@@ -73,7 +74,9 @@ def lock_release(key: str, token: int) -> bool:
 def nightly_chain_run(*, today: datetime.date, now: datetime.datetime) -> dict[str, int]:
     """SPEC §5, in order: statuses, expired cases, the three kinds of system tasks, statuses again
     when cases closed, then every month's KPI snapshots (a full recompute fits the nightly budget
-    of SPEC §9, so no partial mode is needed)."""
+    of SPEC §9, so no partial mode is needed). It first re-derives every client's contact
+    signals, which heals anything written around the ORM since the last night."""
+    contact_signals_refresh()
     done = {"statuses": clients_refresh_statuses(today=today)}
     done["expired_cases"] = lost_cases_close_expired(today=today)
     done["follow_ups"] = tasks_create_follow_ups(today=today)

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -18,14 +19,19 @@ from clients.selectors import (
     clients_visible_to,
     refusals_awaiting,
     requests_overdue,
+    team_groups,
+    team_member_figures,
     team_members,
 )
 from staff.forms import HandoverForm, RefusalApproveForm, RefusalRejectForm
-from staff.models import Role
+from staff.models import Role, User
 
 TEAM = "staff/team.html"
 TEAM_ROLES = (Role.MENTOR, Role.DIRECTOR)
 ROWS_PER_PAGE = 20
+# The director's team is every manager of the department (hundreds at scale): one page of people
+# at a time keeps the per-person counters to a page's worth of rows.
+MEMBERS_PER_PAGE = 50
 
 
 def _require_team_lead(request: HttpRequest) -> None:
@@ -60,7 +66,8 @@ def member_handover(request: HttpRequest, pk: int) -> HttpResponse:
     """SPEC §3.6: only the director dismisses a manager, handing the whole book over at once."""
     if request.user.role != Role.DIRECTOR:
         raise PermissionDenied
-    member = get_object_or_404(team_members(request.user, today=timezone.localdate()), pk=pk)
+    member = get_object_or_404(team_members(request.user), pk=pk)
+    team_member_figures([member], today=timezone.localdate())
     form = HandoverForm(request.POST or None, leaving=member)
     if request.method == "POST" and form.submit(actor=request.user, user=member):
         messages.success(
@@ -92,13 +99,30 @@ def _refusal_decision(request: HttpRequest, pk: int, form_class, message: str) -
     )
 
 
+def _chosen_group(request: HttpRequest, groups: list[User]) -> User | None:
+    """The mentor group picked in the director's "group" filter; an unknown value shows all."""
+    chosen = request.GET.get("group", "")
+    return next((mentor for mentor in groups if str(mentor.pk) == chosen), None)
+
+
 def _team_context(request: HttpRequest) -> dict:
     user, now = request.user, timezone.now()
     today = timezone.localtime(now).date()
     overdue = requests_overdue(clients_visible_to(user), now=now)
+    members = team_members(user)
+    groups = team_groups(user)
+    group = _chosen_group(request, groups)
+    if group is not None:
+        members = members.filter(Q(pk=group.pk) | Q(mentor=group))
+    members_page = Paginator(members, MEMBERS_PER_PAGE).get_page(request.GET.get("members_page"))
+    members_page.object_list = team_member_figures(
+        list(members_page.object_list), today=today, now=now
+    )
     return {
         "today": today,
-        "members": team_members(user, today=today, now=now),
+        "members": members_page,
+        "groups": groups,
+        "group": group,
         "refusals": Paginator(refusals_awaiting(user), ROWS_PER_PAGE).get_page(
             request.GET.get("refusals_page")
         ),

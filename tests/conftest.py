@@ -9,6 +9,11 @@ import os
 import pandas  # noqa: F401
 import pytest
 
+# DRF's throttles keep ``timer = time.time`` as a class attribute: imported under a frozen clock it
+# would hold freezegun's plain function, which then receives ``self`` (TypeError) in every later
+# test. Imported here, it holds the real clock.
+import rest_framework.throttling  # noqa: F401
+
 from staff.models import Role
 from tests.factories import UserFactory
 

@@ -6,10 +6,12 @@ Rates arrive as fractions (0.243) and are shown as percentages ("24,3 %" in Russ
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 
 from django import template
-from django.utils.formats import number_format
+from django.utils.formats import get_format
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from kpi.dashboard import short_name as _short_name
@@ -21,8 +23,19 @@ MINUS = "\u2212"
 DASH = "—"
 
 
+@functools.cache
+def _separators(language: str) -> tuple[str, str]:
+    return get_format("DECIMAL_SEPARATOR", language), get_format("THOUSAND_SEPARATOR", language)
+
+
 def _number(value, digits: int) -> str:
-    return number_format(round(value, digits), digits, force_grouping=True)
+    """``value`` rounded to ``digits`` places, grouped by thousands in the active language's
+    separators ("1 414 000,5" in Russian). The same text as Django's ``number_format`` with
+    grouping forced, for the languages here (groups of three), at a fraction of its cost: the
+    dashboard formats some 500 numbers a page."""
+    decimal, thousands = _separators(get_language())
+    text = f"{round(value, digits):,.{digits}f}"
+    return text.replace(",", "\0").replace(".", decimal).replace("\0", thousands)
 
 
 @register.filter

@@ -339,17 +339,17 @@ def test_book_row_shows_contact_requests_risk_and_fee(client, manager, book):
     assert "5,000&nbsp;₽" in row
 
 
-def test_book_paginates_fifty_a_page(client, manager):
-    for n in range(51):
+def test_book_paginates_twenty_five_a_page(client, manager):
+    for n in range(26):
         ClientFactory(manager=manager, name=f"Клиент {n:02d}")
     client.force_login(manager)
 
     first = client.get("/my/").content.decode()
     second = client.get("/my/?page=2").content.decode()
 
-    assert len(row_ids(first, "my-clients")) == 50
+    assert len(row_ids(first, "my-clients")) == 25
     assert len(row_ids(second, "my-clients")) == 1
-    assert "51 clients" in first
+    assert "26 clients" in first
 
 
 # --- KPIs -----------------------------------------------------------------------------------

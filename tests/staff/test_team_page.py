@@ -115,6 +115,35 @@ def test_mentor_sees_their_group_and_the_director_every_group(
     assert directors_view == [other_mentor.pk, outsider.pk, mentor.pk, manager.pk, colleague.pk]
 
 
+def test_the_director_narrows_the_team_to_one_group(
+    client, director, mentor, manager, colleague, other_mentor, outsider
+):
+    client.force_login(director)
+
+    page = client.get("/team/", {"group": other_mentor.pk}).content.decode()
+
+    assert member_ids(page) == [other_mentor.pk, outsider.pk]
+    assert f'<option value="{other_mentor.pk}" selected>' in page
+    # An unknown group shows everybody rather than an error.
+    assert len(member_ids(client.get("/team/", {"group": "x"}).content.decode())) == 5
+
+
+def test_a_large_team_is_shown_a_page_at_a_time(client, director, mentor, monkeypatch):
+    monkeypatch.setattr("staff.views.MEMBERS_PER_PAGE", 2)
+    for n in range(3):
+        UserFactory(username=f"cm{n}", full_name=f"Менеджер {n}", mentor=mentor)
+    client.force_login(director)
+
+    first = client.get("/team/").content.decode()
+    last = client.get("/team/", {"members_page": 2}).content.decode()
+
+    assert len(member_ids(first)) == 2
+    assert len(member_ids(last)) == 2
+    assert set(member_ids(first)).isdisjoint(member_ids(last))
+    assert "4 people" in first
+    assert "?members_page=2" in first
+
+
 def test_each_member_row_shows_book_load_overdue_cadence_and_refusals(
     client, mentor, manager, colleague
 ):
