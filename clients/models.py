@@ -6,11 +6,13 @@ the contract lifecycle that opens and closes lost cases, ``retention.services``.
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -582,3 +584,62 @@ class Task(models.Model):
 
     def __str__(self) -> str:
         return self.title or self.get_kind_display()
+
+
+class ExportFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    XLSX = "xlsx", "Excel (XLSX)"
+
+
+class ExportStatus(models.TextChoices):
+    PENDING = "pending", _("Queued")
+    RUNNING = "running", _("Being prepared")
+    DONE = "done", _("Ready")
+    FAILED = "failed", _("Failed")
+
+
+class ExportJob(models.Model):
+    """One export of the client list (RELIABILITY R08), produced by a background task.
+
+    The file itself is kept in the row, so the web process and the worker share nothing but the
+    database; its bytes are erased once the link has expired (``clients.exports``)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    format = models.CharField(_("format"), max_length=8, choices=ExportFormat.choices)
+    filters = models.JSONField(_("filters"), default=dict, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=ExportStatus.choices, default=ExportStatus.PENDING
+    )
+    row_count = models.PositiveIntegerField(_("rows"), null=True, blank=True)
+    content = models.BinaryField(_("file"), null=True, blank=True, editable=False)
+    filename = models.CharField(_("file name"), max_length=120, blank=True)
+    problem = models.CharField(_("problem"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("requested at"), default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("link expires at"), db_index=True)
+    purged_at = models.DateTimeField(_("file erased at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("client export")
+        verbose_name_plural = _("client exports")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=ExportStatus.values), name="exportjob_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(format__in=ExportFormat.values), name="exportjob_format_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.filename or str(self.pk)
+
+    def is_expired(self, now) -> bool:
+        return now >= self.expires_at

@@ -42,7 +42,8 @@ from clients.selectors import (
 )
 from crm.audit import record_update, save_audited
 from crm.exceptions import Conflict
-from staff.models import BOOK_ROLES, OWNER_ROLES, Role, User
+from staff.models import BOOK_ROLES, OWNER_ROLES, Role, SecurityEventKind, User
+from staff.security_events import security_event_on_commit
 
 SPREAD = "spread"
 
@@ -240,6 +241,15 @@ def client_reassign(
         actor=actor,
         reason=_("manager changed to %(name)s") % {"name": manager},
         update_fields=["manager", "updated_at"],
+    )
+    security_event_on_commit(
+        SecurityEventKind.OWNER_CHANGED,
+        user=actor,
+        client=client.pk,
+        previous_manager=current.manager_id,
+        manager=manager.pk,
+        reason=reason,
+        effective_on=effective_on,
     )
     return new
 

@@ -1,11 +1,18 @@
 from django.urls import path
 
-from clients import views
+from clients import views, views_exports
 
 app_name = "clients"
 
 urlpatterns = [
     path("clients/", views.client_list, name="list"),
+    path("clients/exports/", views_exports.export_create, name="export-create"),
+    path("clients/exports/<uuid:pk>/", views_exports.export_status, name="export"),
+    path(
+        "clients/exports/<uuid:pk>/download/",
+        views_exports.export_download,
+        name="export-download",
+    ),
     path("clients/<int:pk>/", views.client_detail, name="detail"),
     path("clients/<int:pk>/calls/", views.client_log_call, name="log-call"),
     path("clients/<int:pk>/requests/", views.client_log_request, name="log-request"),

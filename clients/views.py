@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from clients.exports import export_allowed
 from clients.filters import BookFilter, ClientFilter
 from clients.forms import LogCallForm, LogRequestForm, ReferralForm, RefuseRequestForm
 from clients.models import Client, ClientRequest, Task
@@ -58,7 +59,8 @@ def client_list(request: HttpRequest) -> HttpResponse:
     template = "clients/client_list.html"
     if request.htmx and not request.htmx.boosted:
         template += "#results"
-    return render(request, template, {"filter": filterset, "page": page})
+    context = {"filter": filterset, "page": page, "can_export": export_allowed(request.user)}
+    return render(request, template, context)
 
 
 # --- the manager's workspace /my/ (SPEC §6) ----------------------------------------------------

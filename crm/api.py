@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from redis.exceptions import RedisError
-from rest_framework import exceptions, serializers, status, throttling
+from rest_framework import authentication, exceptions, serializers, status, throttling
 from rest_framework.permissions import BasePermission
 from rest_framework.settings import api_settings
 
@@ -67,7 +67,24 @@ def exception_handler(exc, context):
     elif isinstance(exc, IntegrityError):
         logger.warning("API write refused by a database constraint: %s", exc)
         exc = ConflictError()
-    return drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, context)
+    if response is not None and response.status_code in (401, 403):
+        _record_denial(context.get("request"), response.status_code, exc)
+    return response
+
+
+def _record_denial(request, status_code: int, exc: Exception) -> None:
+    """A refused API call is a security event (RELIABILITY R26). It is written outside the
+    request's transaction, which DRF rolls back on an error under ATOMIC_REQUESTS."""
+    from staff.models import SecurityEventKind
+    from staff.security_events import security_event_record
+
+    security_event_record(
+        SecurityEventKind.PERMISSION_DENIED,
+        request=request,
+        status=status_code,
+        message=str(getattr(exc, "detail", exc))[:300],
+    )
 
 
 # --- permissions ----------------------------------------------------------------------------
@@ -204,3 +221,17 @@ ERROR_RESPONSES = {
 def with_errors(responses: dict, *codes: int) -> dict:
     """``responses`` plus the standard error responses ``codes`` (400, 403, 404, 409)."""
     return {**responses, **{code: ERROR_RESPONSES[code] for code in codes}}
+
+
+class TokenAuthentication(authentication.TokenAuthentication):
+    """DRF's token check, which also names the caller as the actor of the field history
+    (RELIABILITY R24): DRF authenticates inside the view, after the middleware bound the
+    request with no one signed in."""
+
+    def authenticate(self, request):
+        from crm import field_history
+
+        result = super().authenticate(request)
+        if result is not None:
+            field_history.rebind_actor(result[0].pk)
+        return result

@@ -127,3 +127,41 @@ class ApiNoStoreMiddleware:
         if _is_api(request) and not response.has_header("Cache-Control"):
             response["Cache-Control"] = "no-store, private"
         return response
+
+
+class FieldHistoryMiddleware:
+    """Binds the signed-in user and the entry point (``web``, ``api`` or ``admin``) for the
+    field-history triggers while a request that may change data runs (RELIABILITY R24).
+
+    Safe methods (GET, HEAD, OPTIONS) change nothing in this project, so they cost no extra
+    query; the binding of a changing request is always undone when it ends, so a persistent
+    connection never lends an actor to the next request (see ``crm.field_history``).
+    """
+
+    SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from crm import field_history
+
+        if request.method in self.SAFE_METHODS:
+            return self.get_response(request)
+        user = request.user
+        binding = field_history.bind(
+            actor_id=user.pk if user.is_authenticated else None, source=self._source(request)
+        )
+        try:
+            return self.get_response(request)
+        finally:
+            field_history.unbind(binding)
+
+    def _source(self, request) -> str:
+        from crm.models import ChangeSource
+
+        if _is_api(request):
+            return ChangeSource.API
+        if request.path.startswith(reverse("admin:index")):
+            return ChangeSource.ADMIN
+        return ChangeSource.WEB

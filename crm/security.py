@@ -74,6 +74,7 @@ def totp_secret(device: TOTPDevice) -> str:
 def totp_enrol_confirm(request, device: TOTPDevice, code: str) -> bool:
     """Confirm ``device`` with its first code; the session is then verified."""
     if not device.verify_token(code.strip()):
+        _otp_failed(request, request.user, stage="enrolment")
         return False
     device.confirmed = True
     device.save(update_fields=["confirmed"])
@@ -96,9 +97,17 @@ def totp_user_verify(user, code: str) -> TOTPDevice | None:
 def totp_session_verify(request, code: str) -> bool:
     device = totp_user_verify(request.user, code)
     if device is None:
+        _otp_failed(request, request.user, stage="sign-in")
         return False
     otp_login(request, device)
     return True
+
+
+def _otp_failed(request, user, **details) -> None:
+    from staff.models import SecurityEventKind
+    from staff.security_events import security_event_record
+
+    security_event_record(SecurityEventKind.OTP_FAILED, request=request, user=user, **details)
 
 
 # --- admin site ---------------------------------------------------------------------------
@@ -117,13 +126,27 @@ class OtpAdminSite(AdminSite):
     def login_form(self):
         if not settings.OTP_REQUIRED_FOR_ADMIN:
             return None
-        from django_otp.admin import OTPAdminAuthenticationForm
-
-        return OTPAdminAuthenticationForm
+        return admin_otp_login_form()
 
     @property
     def login_template(self):
         return "otp/admin111/login.html" if settings.OTP_REQUIRED_FOR_ADMIN else None
+
+
+def admin_otp_login_form():
+    """django-otp's admin sign-in form, recording a wrong code as a security event (R26)."""
+    from django import forms
+    from django_otp.admin import OTPAdminAuthenticationForm
+
+    class AdminOtpLoginForm(OTPAdminAuthenticationForm):
+        def clean_otp(self, user):
+            try:
+                return super().clean_otp(user)
+            except forms.ValidationError as error:
+                _otp_failed(self.request, user, stage="admin", reason=error.code or "")
+                raise
+
+    return AdminOtpLoginForm
 
 
 # --- lockout ------------------------------------------------------------------------------

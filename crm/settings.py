@@ -5,6 +5,7 @@ from environment variables (a ``.env`` file in the project folder is read when p
 fail at start-up, not at the first request. See ``.env.example`` for every variable.
 """
 
+import copy
 from datetime import timedelta
 from pathlib import Path
 
@@ -72,6 +73,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "crm.middleware.SessionLifetimeMiddleware",
     "crm.middleware.OtpRequiredMiddleware",
+    "crm.middleware.FieldHistoryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -126,6 +128,14 @@ elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
     )
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Security events (RELIABILITY R26) are written through a second connection to the same
+# PostgreSQL database, in autocommit, so that a request whose transaction rolls back still leaves
+# its event (crm.db_routers). SQLite gets no second connection: a second writer would wait on the
+# first one's lock; there the event also goes to the "security" log, which no rollback can undo.
+SECURITY_EVENTS_DB = "security_events"
+if DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
+    DATABASES[SECURITY_EVENTS_DB] = copy.deepcopy(DATABASES["default"])
+DATABASE_ROUTERS = ["crm.db_routers.SecurityEventRouter"]
 
 AUTH_USER_MODEL = "staff.User"
 # The attempt counter first: a locked-out (username, address) pair is refused before the password
@@ -213,6 +223,11 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
     }
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker keeps reconnecting however long Redis is away (the default gives up after 100 tries
+# and the worker exits), so it consumes again as soon as Redis is back (RELIABILITY R36).
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# The worker-health probe (/healthz/worker/) waits this long for a worker to answer a ping.
+WORKER_PING_TIMEOUT = 1.0
 
 # The one static beat schedule (exactly one beat process runs it, see docker-compose.yml).
 CELERY_BEAT_SCHEDULE = {
@@ -221,6 +236,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "crm.tasks.nightly_chain_task",
         "schedule": crontab(hour=2, minute=0),
     },
+    # RELIABILITY R08: the files of client exports are erased once their 48-hour link expires.
+    "export-files-purge": {
+        "task": "clients.tasks.export_files_purge_task",
+        "schedule": crontab(minute=17),
+    },
 }
 
 # --- REST API -------------------------------------------------------------------------------
@@ -228,7 +248,8 @@ REST_FRAMEWORK = {
     # Token first: an anonymous request then gets 401 with "WWW-Authenticate: Token" (session
     # first would make it a 403). No Basic auth.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # Token authentication that also names the actor of the field history (R24).
+        "crm.api.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Deny by default: authenticated, plus the per-action role gate of each viewset.

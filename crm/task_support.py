@@ -1,13 +1,19 @@
-"""What every Celery task shares: which errors are worth a retry, and how task arguments (ISO
-strings, so that a message stays readable JSON) become dates."""
+"""What every Celery task shares: which errors are worth a retry, how task arguments (ISO
+strings, so that a message stays readable JSON) become dates, and the guard against a message
+that kills its worker on every delivery."""
 
 from __future__ import annotations
 
 import datetime
+import logging
 from contextlib import contextmanager
 
+from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
 
 # Only errors that a later attempt can cure: the database restarting, a dropped connection, a
 # SQLite writer holding the lock. A bug or bad data fails at once and shows in the logs.
@@ -70,3 +76,94 @@ def background_db_timeouts(
                     "RESET statement_timeout; RESET lock_timeout;"
                     " RESET idle_in_transaction_session_timeout"
                 )
+
+
+# --- at-least-once delivery (RELIABILITY R35) -------------------------------------------------
+# A message is acknowledged only when its task ends (acks_late). If the worker process dies
+# mid-task (kill -9, out of memory), an idempotent task is put back on the queue and runs again;
+# a task whose every run kills its worker would loop for ever, so each delivery is counted and
+# the task gives up after MAX_DELIVERIES.
+MAX_DELIVERIES = 3
+DELIVERY_COUNT_TTL = 24 * 60 * 60
+DELIVERY_KEY_PREFIX = "crm:task-deliveries"
+
+
+class TaskGaveUp(Exception):
+    """A task was delivered more often than its limit without ever finishing: every run so far
+    ended with its worker process dying."""
+
+
+def delivery_key(task_id: str, retries: int = 0) -> str:
+    """The counter of one attempt: a retry is a new message, so it starts its own count."""
+    return f"{DELIVERY_KEY_PREFIX}:{task_id}:{retries}"
+
+
+def _delivery_count(key: str) -> int:
+    """This delivery's number (1 for the first). Without a reachable cache the guard steps aside
+    (1): the broker lives on the same Redis, so nothing is being redelivered then anyway."""
+    from django.core.cache import cache
+
+    try:
+        cache.add(key, 0, DELIVERY_COUNT_TTL)
+        return cache.incr(key)
+    except (RedisError, OSError, ValueError) as exc:
+        logger.warning("Delivery count of %s unavailable: %s", key, exc)
+        return 1
+
+
+def _delivery_forget(key: str) -> None:
+    from django.core.cache import cache
+
+    try:
+        cache.delete(key)
+    except (RedisError, OSError) as exc:
+        logger.warning("Delivery count of %s not cleared: %s", key, exc)
+
+
+class GuardedTask(Task):
+    """The base of every project task: late acknowledgement plus a delivery counter.
+
+    Each delivery of a message increments a counter in the cache (Redis in production), keyed by
+    task id and retry number, before the task body runs. A run that ends in any way the worker
+    survives (a result, an exception, a retry) clears the counter; only a worker killed mid-task
+    leaves it. The delivery after ``max_deliveries`` fails with ``TaskGaveUp`` without running
+    the body, so the message is acknowledged and the loop ends, with an error in the log.
+
+    ``reject_on_worker_lost`` (put the message back when the worker dies) is decided per task:
+    only a task that is safe to run twice may set it.
+    """
+
+    acks_late = True
+    max_deliveries = MAX_DELIVERIES
+
+    def __call__(self, *args, **kwargs):
+        task_id = self.request.id
+        if not task_id:  # called as a plain function, not delivered by Celery
+            return super().__call__(*args, **kwargs)
+        key = delivery_key(task_id, self.request.retries or 0)
+        deliveries = _delivery_count(key)
+        if deliveries > self.max_deliveries:
+            _delivery_forget(key)
+            logger.error(
+                "Task %s[%s] gave up: delivered %d times, its worker died every time.",
+                self.name,
+                task_id,
+                deliveries - 1,
+            )
+            raise TaskGaveUp(f"{self.name}[{task_id}] delivered {deliveries - 1} times")
+        try:
+            return super().__call__(*args, **kwargs)
+        finally:
+            _delivery_forget(key)
+
+
+def idempotent_task(**options):
+    """``shared_task`` for a task that may safely run twice: it is guarded, retried on transient
+    errors only, and redelivered when its worker dies mid-run (``reject_on_worker_lost``)."""
+    return shared_task(
+        base=GuardedTask,
+        acks_late=True,
+        reject_on_worker_lost=True,
+        **RETRY_TRANSIENT,
+        **options,
+    )

@@ -11,6 +11,9 @@ admin.site.site_header = _("Abonent CRM administration")
 admin.site.site_title = _("Abonent CRM")
 admin.site.index_title = _("Data")
 
+# Every 403 of the pages is recorded as a security event (RELIABILITY R26).
+handler403 = "crm.views.permission_denied"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path(
@@ -23,6 +26,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz/", views.health, name="health"),
+    path("healthz/worker/", views.health_worker, name="health-worker"),
     # clients/urls.py holds /clients/… and the workspace /my/… under one "clients" namespace.
     path("", include("clients.urls")),
     path("team/", include("staff.urls")),

@@ -6,8 +6,11 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET
+from django.views.defaults import permission_denied as default_permission_denied
 
-from staff.models import Role
+from crm import health as health_checks
+from staff.models import Role, SecurityEventKind
+from staff.security_events import security_event_record
 
 # Where each role starts its day.
 _START_PAGE = {
@@ -33,3 +36,27 @@ def health(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+@require_GET
+def health_worker(request: HttpRequest) -> JsonResponse:
+    """Readiness of the background side, for monitoring and the container healthcheck (not for
+    the load balancer: a stuck worker must not take the web pages out of rotation). 200 when the
+    database, the broker and a worker answer, else 503; the JSON names the part that is down."""
+    checks = {"database": health_checks.database_state(), **health_checks.worker_states()}
+    down = [name for name, state in checks.items() if state == health_checks.DOWN]
+    return JsonResponse(
+        {"status": "down" if down else "ok", "checks": checks, "down": down},
+        status=503 if down else 200,
+    )
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Every 403 of the pages (``handler403``): recorded as a security event, then Django's page."""
+    security_event_record(
+        SecurityEventKind.PERMISSION_DENIED,
+        request=request,
+        status=403,
+        message=str(exception)[:300],
+    )
+    return default_permission_denied(request, exception)

@@ -103,3 +103,43 @@ class Goal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.start_clients} → {self.target_clients} ({self.target_on})"
+
+
+class JobOutcome(models.TextChoices):
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class JobRun(models.Model):
+    """One run of a periodic job for one period (the nightly chain: one row per night).
+
+    The unique (job, period) pair is the claim: a second scheduler, or a beat that fires twice,
+    finds the row taken and skips, so the job runs once per period whatever the scheduler does.
+    """
+
+    job = models.CharField(_("job"), max_length=64)
+    period = models.CharField(
+        _("period"), max_length=32, help_text=_("The period the run covers, e.g. the night's date.")
+    )
+    task_id = models.CharField(_("task id"), max_length=64, blank=True)
+    started_at = models.DateTimeField(_("started"))
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    outcome = models.CharField(
+        _("outcome"), max_length=8, choices=JobOutcome.choices, default=JobOutcome.RUNNING
+    )
+    result = models.JSONField(_("summary"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("job run")
+        verbose_name_plural = _("job runs")
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "period"], name="job_run_once_per_period"),
+            models.CheckConstraint(
+                condition=Q(outcome__in=JobOutcome.values), name="job_run_outcome_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job} {self.period} {self.outcome}"

@@ -6,7 +6,6 @@ import datetime
 import logging
 import uuid
 
-from celery import shared_task
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -14,7 +13,7 @@ from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import RedisError
 
 from crm.exceptions import QueueUnavailable
-from crm.task_support import RETRY_TRANSIENT, background_db_timeouts, iso_date
+from crm.task_support import background_db_timeouts, idempotent_task, iso_date
 from kpi.services import kpi_snapshots_recompute
 
 logger = logging.getLogger(__name__)
@@ -24,10 +23,13 @@ logger = logging.getLogger(__name__)
 SEND_ERRORS = (BrokerError, RedisError, OSError, RuntimeError)
 
 
-@shared_task(bind=True, **RETRY_TRANSIENT)
+@idempotent_task(bind=True)
 def kpi_recompute_task(self, month_from: str | None = None, month_to: str | None = None) -> dict:
     """Recompute the snapshots of the months in range (default: all). The state is PROGRESS
-    while it runs, so the dashboard can show that a recompute is under way."""
+    while it runs, so the dashboard can show that a recompute is under way.
+
+    Idempotent: the range's rows are replaced in one transaction under the snapshot's unique
+    (month, scope, scope id), so a delivery lost with its worker is redelivered."""
     self.update_state(
         state="PROGRESS",
         meta={"stage": "computing", "month_from": month_from, "month_to": month_to},

@@ -32,7 +32,8 @@ from kpi.exports import TABLE_TITLES, TABLES, table_csv, table_xlsx
 from kpi.forms import EXPORT_FORMATS, PERIOD_CHOICES, GoalForm, PeriodForm
 from kpi.services import goal_set
 from kpi.tasks import SEND_ERRORS, enqueue_kpi_recompute, kpi_recompute_task
-from staff.models import Role, User
+from staff.models import Role, SecurityEventKind, User
+from staff.security_events import security_event_record
 
 DASHBOARD = "kpi/dashboard.html"
 GOAL_PAGE = "kpi/goal_form.html"
@@ -105,6 +106,14 @@ def export(request: HttpRequest, table: str, fmt: str) -> HttpResponse:
     span = "all" if period == "all" else f"{period}m"
     filename = f"dashboard-{table}-{span}-{month:%Y-%m}.{fmt}"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    security_event_record(
+        SecurityEventKind.EXPORT,
+        request=request,
+        table=table,
+        format=fmt,
+        period=period,
+        rows=len(rows),
+    )
     return response
 
 

@@ -1,11 +1,12 @@
 """Celery tasks of the retention app: thin wrappers that read ISO arguments and call one
-service."""
+service.
+
+All three are idempotent (a status already refreshed, a case already closed, a reminder already
+created is left as it is), so a delivery lost with its worker is redelivered."""
 
 from __future__ import annotations
 
-from celery import shared_task
-
-from crm.task_support import RETRY_TRANSIENT, iso_date
+from crm.task_support import idempotent_task, iso_date
 from retention.services import (
     clients_refresh_statuses,
     lost_cases_close_expired,
@@ -13,16 +14,19 @@ from retention.services import (
 )
 
 
-@shared_task(**RETRY_TRANSIENT)
+@idempotent_task()
 def clients_refresh_statuses_task(today: str | None = None) -> int:
+    """Idempotent: a status already right is left alone."""
     return clients_refresh_statuses(today=iso_date(today))
 
 
-@shared_task(**RETRY_TRANSIENT)
+@idempotent_task()
 def lost_cases_close_expired_task(today: str | None = None) -> int:
+    """Idempotent: a case already closed is not closed again."""
     return lost_cases_close_expired(today=iso_date(today))
 
 
-@shared_task(**RETRY_TRANSIENT)
+@idempotent_task()
 def tasks_create_free_month_ending_task(today: str | None = None) -> int:
+    """Idempotent: a free month already reminded of gets no second reminder."""
     return tasks_create_free_month_ending(today=iso_date(today))

@@ -7,6 +7,7 @@ import datetime
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -114,3 +115,50 @@ class User(AbstractUser):
     @property
     def is_sales_manager(self) -> bool:
         return self.role == Role.SALES_MANAGER
+
+
+class SecurityEventKind(models.TextChoices):
+    LOGIN_SUCCEEDED = "login_succeeded", _("Signed in")
+    LOGIN_FAILED = "login_failed", _("Sign-in failed")
+    LOCKED_OUT = "locked_out", _("Locked out after failed sign-ins")
+    OTP_FAILED = "otp_failed", _("Wrong two-factor code")
+    PERMISSION_DENIED = "permission_denied", _("Access denied")
+    EXPORT = "export", _("Data exported")
+    ROLE_CHANGED = "role_changed", _("Role or privileges changed")
+    OWNER_CHANGED = "owner_changed", _("Client handed to another manager")
+
+
+class SecurityEvent(models.Model):
+    """One security-relevant event (RELIABILITY R26), written only by
+    ``staff.security_events.security_event_record`` and never changed afterwards.
+
+    The actor is kept as a bare id (no database constraint): the row is written through a
+    connection of its own and must neither wait on nor be removed with the user row."""
+
+    kind = models.CharField(_("event"), max_length=32, choices=SecurityEventKind.choices)
+    actor = models.ForeignKey(
+        User,
+        verbose_name=_("user"),
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    username = models.CharField(
+        _("user name as typed"), max_length=150, blank=True, help_text=_("For failed sign-ins.")
+    )
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    method = models.CharField(_("method"), max_length=10, blank=True)
+    path = models.CharField(_("page"), max_length=500, blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("security event")
+        verbose_name_plural = _("security events")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["kind", "created_at"], name="staff_secevent_kind_time")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.username or self.actor_id or '—'}"

@@ -11,7 +11,8 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from crm.audit import save_audited
-from staff.models import DEFAULT_CAPACITY, Role, User
+from staff.models import DEFAULT_CAPACITY, Role, SecurityEventKind, User
+from staff.security_events import security_event_on_commit
 
 
 @transaction.atomic
@@ -55,4 +56,7 @@ def staff_create(
     user.set_password(password)
     user.full_clean()
     save_audited(user, actor=actor, reason=_("hired"))
+    security_event_on_commit(
+        SecurityEventKind.ROLE_CHANGED, user=actor, employee=user.pk, changes={"role": [None, role]}
+    )
     return user

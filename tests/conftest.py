@@ -124,3 +124,34 @@ def _default_language():
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.activate(settings.LANGUAGE_CODE)
+
+
+# On PostgreSQL security events have a connection of their own (RELIABILITY R26, see
+# crm.db_routers): every test that uses the database may use every alias.
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is not None and "databases" not in marker.kwargs and len(marker.args) < 3:
+            kwargs = {**marker.kwargs, "databases": "__all__"}
+            item.add_marker(pytest.mark.django_db(*marker.args, **kwargs), append=False)
+
+
+@pytest.fixture(autouse=True)
+def _every_database_alias(request):
+    """For a test without a ``django_db`` mark: whenever it asks for the database (through
+    ``db`` or a fixture fetched on the fly), it gets every alias. Added after pytest-django's own
+    check of the mark, so a test that never asks stays without database access."""
+    if request.node.get_closest_marker("django_db") is None:
+        request.node.add_marker(pytest.mark.django_db(databases="__all__"))
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """pytest-django's test databases; before they are dropped, every connection of this thread
+    is closed, the security events' own one included (it would keep the database in use)."""
+    yield
+    from django.db import connections
+
+    connections.close_all()

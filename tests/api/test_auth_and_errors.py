@@ -131,7 +131,8 @@ def test_session_writes_need_the_csrf_token(world):
         (QueueUnavailable("Queue down."), 503, {"detail": "Queue down."}),
     ],
 )
-def test_domain_exceptions_map_to_http(exc, status, body):
+def test_domain_exceptions_map_to_http(db, exc, status, body):
+    # db: a 403 is recorded as a security event.
     response = api.exception_handler(exc, {})
 
     assert (response.status_code, response.data) == (status, body)

@@ -12,6 +12,8 @@ from django.utils.translation import gettext_lazy
 
 from clients.models import Client
 from crm.demo import BASE_CLIENTS, demo_company_seed, demo_logins_table, demo_usernames
+from crm.field_history import acting_as
+from crm.models import ChangeSource
 from crm.task_support import background_db_timeouts
 from staff.models import User
 
@@ -83,7 +85,7 @@ class Command(BaseCommand):
                 % {"names": ", ".join(taken)}
             )
         today = today or timezone.localdate()
-        with background_db_timeouts():
+        with background_db_timeouts(), acting_as(source=ChangeSource.COMMAND):
             result = demo_company_seed(clients=clients, years=years, seed=seed, today=today)
         counts, kpis = result.counts, result.kpis
         self.stdout.write(
