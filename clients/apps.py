@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_save
+from django.db.models.signals import post_save, pre_save
 from django.utils.translation import gettext_lazy as _
 
 
@@ -8,9 +8,12 @@ class ClientsConfig(AppConfig):
     verbose_name = _("Clients")
 
     def ready(self):
-        from clients.contact_signals import interaction_saved
+        from clients.contact_signals import interaction_saved, interaction_saving
         from clients.models import Interaction
 
+        pre_save.connect(
+            interaction_saving, sender=Interaction, dispatch_uid="clients.contact_signals.pre"
+        )
         post_save.connect(
             interaction_saved, sender=Interaction, dispatch_uid="clients.contact_signals"
         )

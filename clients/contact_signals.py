@@ -44,9 +44,20 @@ def contact_signals_refresh(clients: QuerySet[Client] | None = None) -> int:
     )
 
 
+def interaction_saving(sender, instance: Interaction, raw: bool = False, **kwargs) -> None:
+    """pre_save of Interaction: remember which client an edited interaction belonged to, so
+    that moving it to another client refreshes both."""
+    if raw or instance.pk is None:
+        return
+    instance._client_before = (
+        Interaction.objects.filter(pk=instance.pk).values_list("client_id", flat=True).first()
+    )
+
+
 def interaction_saved(sender, instance: Interaction, raw: bool = False, **kwargs) -> None:
-    """post_save of Interaction: refresh the signals of its client (not while loading
-    fixtures, where the client row may not be there yet)."""
+    """post_save of Interaction: refresh the signals of its client, and of the client it was
+    moved from (not while loading fixtures, where the client row may not be there yet)."""
     if raw:
         return
-    contact_signals_refresh(Client.objects.filter(pk=instance.client_id))
+    affected = {instance.client_id, getattr(instance, "_client_before", None)} - {None}
+    contact_signals_refresh(Client.objects.filter(pk__in=affected))

@@ -12,6 +12,7 @@ import datetime
 import logging
 from types import SimpleNamespace
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import QueryDict
@@ -147,11 +148,16 @@ def client_export_build(job_id: str) -> ExportJob | None:
     filterset = _filterset(user, job.filters)
     if not export_allowed(user) or not filterset.is_valid():
         return _finish(job, problem=_("The export is no longer allowed or its filter is invalid."))
-    rows = [_row(client) for client in filterset.qs.iterator(chunk_size=2000)]
-    if job.format == ExportFormat.CSV:
-        content = table_csv(COLUMNS, rows)
-    else:
-        content = table_xlsx(COLUMNS, rows, title=_("Clients"))
+    try:
+        rows = [_row(client) for client in filterset.qs.iterator(chunk_size=2000)]
+        if job.format == ExportFormat.CSV:
+            content = table_csv(COLUMNS, rows)
+        else:
+            content = table_xlsx(COLUMNS, rows, title=_("Clients"))
+    except Exception:
+        # The status page must end its wait with an answer, whatever went wrong.
+        logger.exception("Client export %s failed.", job.pk)
+        return _finish(job, problem=_("The export failed."))
     return _finish(job, content=content, row_count=len(rows))
 
 
@@ -166,7 +172,10 @@ def _finish(job: ExportJob, *, content: bytes | None = None, row_count=None, pro
 
 
 def export_job_of(user: User, job_id) -> ExportJob:
-    """The user's own export; anyone else's is as missing as a wrong id (404)."""
+    """The user's own export, while they still hold the export permission; anyone else's (or a
+    former exporter's) is as missing as a wrong id (404)."""
+    if not export_allowed(user):
+        raise ExportJob.DoesNotExist
     return ExportJob.objects.defer("content").get(pk=job_id, requested_by=user)
 
 
@@ -183,9 +192,18 @@ class ExportExpired(Exception):
     """The download link is past its 48 hours: the file is gone (HTTP 410)."""
 
 
+# A build still unfinished this long after its request has lost its worker for good (the task's
+# hard time limit has passed): it is marked failed so that its page stops waiting.
+STUCK_AFTER = datetime.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+
+
 def export_files_purge(*, now: datetime.datetime | None = None) -> int:
-    """Erase the files of expired exports (the rows stay, as a record of what was exported)."""
+    """Erase the files of expired exports (the rows stay, as a record of what was exported),
+    and mark builds that can no longer finish as failed. Returns the number of files erased."""
     now = now or timezone.now()
+    ExportJob.objects.filter(
+        status__in=[ExportStatus.PENDING, ExportStatus.RUNNING], created_at__lt=now - STUCK_AFTER
+    ).update(status=ExportStatus.FAILED, problem=_("The export failed."), finished_at=now)
     return ExportJob.objects.filter(expires_at__lte=now, purged_at__isnull=True).update(
         content=None, purged_at=now
     )

@@ -83,9 +83,15 @@ def current() -> Binding | None:
 def bind(*, actor_id: int | None, source: str) -> Binding:
     """Start a binding; pair every call with :func:`unbind` of the returned object."""
     binding = Binding(actor_id=actor_id, source=ChangeSource(source).value)
-    _stack().append(binding)
+    stack = _stack()
+    stack.append(binding)
     if connection.vendor == "postgresql":
-        _write(binding)
+        try:
+            _write(binding)
+        except Exception:
+            # The caller never gets the binding to unbind: it must not outlive this call.
+            stack.remove(binding)
+            raise
     return binding
 
 

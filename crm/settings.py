@@ -126,6 +126,9 @@ elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
         f" -c idle_in_transaction_session_timeout={DB_IDLE_IN_TRANSACTION_TIMEOUT_MS}"
         " -c jit=off"
     )
+    # An unreachable database fails a connection attempt in seconds instead of hanging a worker
+    # (and the /healthz/ probes) on the operating system's TCP timeout.
+    DATABASES["default"]["OPTIONS"]["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT", default=5)
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Security events (RELIABILITY R26) are written through a second connection to the same

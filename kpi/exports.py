@@ -19,6 +19,7 @@ from typing import Any
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
@@ -148,25 +149,33 @@ def _xlsx_value(value: Any, kind: str) -> Any:
 
 def table_xlsx(columns: Sequence[Column], rows: Sequence[dict], *, title: str) -> bytes:
     """One sheet with a bold, frozen header row; numbers stay numbers (rates as percentages,
-    money with kopecks), text is never a formula."""
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = sheet_title(title)
-    sheet.append([_xlsx_value(str(column.label), TEXT) for column in columns])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        sheet.append([_xlsx_value(row.get(column.key), column.kind) for column in columns])
+    money with kopecks), text is never a formula. Written in openpyxl's streaming mode: a client
+    list of 60,000 rows must not hold a full workbook of cell objects in memory."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(sheet_title(title))
     for index, column in enumerate(columns, start=1):
-        letter = get_column_letter(index)
-        number_format = _XLSX_FORMATS.get(column.kind)
-        if number_format:
-            for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
-                cell.number_format = number_format
         texts = [str(row.get(column.key) or "") for row in rows] if column.kind == TEXT else []
         widest = max([len(str(column.label)), *map(len, texts)])
-        sheet.column_dimensions[letter].width = min(max(10, widest + 2), 48)
+        sheet.column_dimensions[get_column_letter(index)].width = min(max(10, widest + 2), 48)
     sheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+    header = []
+    for column in columns:
+        cell = WriteOnlyCell(sheet, value=_xlsx_value(str(column.label), TEXT))
+        cell.font = bold
+        header.append(cell)
+    sheet.append(header)
+    formats = [_XLSX_FORMATS.get(column.kind) for column in columns]
+    for row in rows:
+        values = []
+        for column, number_format in zip(columns, formats, strict=True):
+            value = _xlsx_value(row.get(column.key), column.kind)
+            if number_format and value is not None:
+                cell = WriteOnlyCell(sheet, value=value)
+                cell.number_format = number_format
+                value = cell
+            values.append(value)
+        sheet.append(values)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import datetime
+
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from kpi.models import JobOutcome, JobRun
+
+ABANDONED_AFTER = datetime.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
 
 
 def job_run_claim(job: str, period: str, *, task_id: str | None) -> JobRun | None:
@@ -14,8 +19,9 @@ def job_run_claim(job: str, period: str, *, task_id: str | None) -> JobRun | Non
     already taken.
 
     The unique (job, period) row decides between two schedulers. The row is taken over instead
-    by the same message delivered again (its worker died mid-run: same task id, still running)
-    and by any run after a failed one, so a crash or a failure never blocks the period for good.
+    by the same message delivered again (its worker died mid-run: same task id, still running),
+    by any run after a failed one, and by any run once a "running" one is older than the task
+    time limit, so a crash or a failure never blocks the period for good.
     """
     now = timezone.now()
     try:
@@ -25,7 +31,10 @@ def job_run_claim(job: str, period: str, *, task_id: str | None) -> JobRun | Non
             )
     except IntegrityError:
         pass
-    takeover = Q(outcome=JobOutcome.FAILED)
+    # A run still "running" past the task's hard time limit can no longer be alive: its worker
+    # died and the message was lost or given up on.
+    abandoned = Q(outcome=JobOutcome.RUNNING, started_at__lt=now - ABANDONED_AFTER)
+    takeover = Q(outcome=JobOutcome.FAILED) | abandoned
     if task_id:
         takeover |= Q(outcome=JobOutcome.RUNNING, task_id=task_id)
     # One conditional UPDATE: of two runs taking over at once, one changes the row.

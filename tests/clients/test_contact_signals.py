@@ -91,6 +91,17 @@ def test_an_edited_contact_moves_the_signals(manager):
     assert signals(client)[:2] == (at(6), at(6))
 
 
+def test_moving_a_contact_to_another_client_refreshes_both(manager, colleague):
+    first, second = ClientFactory(manager=manager), ClientFactory(manager=colleague)
+    call = InteractionFactory(client=first, occurred_at=at(3))
+
+    call.client = second
+    call.save()
+
+    assert signals(first) == (None, None, None, None)
+    assert signals(second)[:2] == (at(3), at(3))
+
+
 def test_the_refresh_heals_rows_written_around_the_orm(manager, colleague):
     mine, theirs = ClientFactory(manager=manager), ClientFactory(manager=colleague)
     Interaction.objects.bulk_create(

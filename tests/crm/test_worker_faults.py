@@ -34,6 +34,7 @@ from django.core.cache import cache
 from django.db import connection, connections
 from django.test import Client as WebClient
 from django.test import override_settings
+from django.utils import timezone
 
 from clients.models import ClientStatus, Task
 from crm.celery import app as celery_app
@@ -56,6 +57,8 @@ NIGHT = "2026-11-20T02:00:00+07:00"
 PROJECT_PACKAGES = ("crm", "staff", "clients", "retention", "kpi")
 PROJECT_TASK_MODULES = ("crm.tasks", "clients.tasks", "retention.tasks", "kpi.tasks")
 WAIT_S = 30
+# A worker imports Django and the project first: on a busy 2-core machine that can take a while.
+WORKER_START_S = 90
 # The test-only poison task's own limit (tests/crm/fault_tasks.py): lower than the project's
 # MAX_DELIVERIES, as each death costs the pool seconds to notice.
 POISON_MAX_DELIVERIES = 2
@@ -251,7 +254,11 @@ def running_worker(redis_url: str, database_url: str, tmp_path: Path):
         )
         worker = Worker(process, log_path, sender)
         try:
-            _wait_for(lambda: " ready." in worker.log(), what="the worker to start")
+            _wait_for(
+                lambda: " ready." in worker.log(),
+                timeout=WORKER_START_S,
+                what="the worker to start",
+            )
             yield worker
         finally:
             if worker.stopped:
@@ -504,6 +511,18 @@ def test_a_claim_is_taken_back_by_its_own_redelivery_and_after_a_failure(db):
     job_run_finish(taken, outcome=JobOutcome.DONE)
     assert job_run_claim(NIGHTLY_JOB, "2026-11-20", task_id="second") is None
     assert JobRun.objects.count() == 1
+
+
+def test_a_claim_left_running_past_the_time_limit_is_taken_over(db):
+    run = job_run_claim(NIGHTLY_JOB, "2026-11-20", task_id="lost")
+    # Its worker died and the message was given up on: nobody will ever finish this run.
+    JobRun.objects.filter(pk=run.pk).update(
+        started_at=timezone.now() - datetime.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+    )
+
+    taken = job_run_claim(NIGHTLY_JOB, "2026-11-20", task_id="next")
+
+    assert (taken.pk, taken.task_id, taken.outcome) == (run.pk, "next", JobOutcome.RUNNING)
 
 
 @pytest.mark.postgres

@@ -259,3 +259,48 @@ def test_with_the_queue_down_the_user_is_told_and_the_job_is_failed(world, monke
     job = ExportJob.objects.get()
     assert job.status == ExportStatus.FAILED
     assert job.content is None
+
+
+def test_a_build_that_breaks_ends_as_failed_not_waiting(
+    world, monkeypatch, django_capture_on_commit_callbacks
+):
+    def broken(*args, **kwargs):
+        raise MemoryError("out of memory")
+
+    monkeypatch.setattr("clients.exports.table_csv", broken)
+    client = login(world, "mentor")
+
+    _, job = _export(client, django_capture_on_commit_callbacks)
+
+    job.refresh_from_db()
+    assert job.status == ExportStatus.FAILED
+    assert job.problem
+    assert _download(client, job).status_code != 200
+
+
+def test_a_build_that_lost_its_worker_is_failed_by_the_hourly_job(world):
+    job = ExportJob.objects.create(
+        requested_by=world.user("mentor"),
+        format="csv",
+        status=ExportStatus.RUNNING,
+        expires_at=timezone.now() + EXPORT_LINK_LIFETIME,
+    )
+    with freeze_time(timezone.now() + datetime.timedelta(minutes=20)):
+        export_files_purge_task.apply().get()
+    job.refresh_from_db()
+    assert job.status == ExportStatus.RUNNING  # still within the task's time limit
+
+    with freeze_time(timezone.now() + datetime.timedelta(hours=1)):
+        export_files_purge_task.apply().get()
+    job.refresh_from_db()
+    assert job.status == ExportStatus.FAILED
+
+
+def test_a_former_exporter_can_no_longer_download(world, django_capture_on_commit_callbacks):
+    client = login(world, "mentor")
+    _, job = _export(client, django_capture_on_commit_callbacks)
+    mentor = world.user("mentor")
+    mentor.role = "client_manager"
+    mentor.save(update_fields=["role"])
+
+    assert _download(client, job).status_code == 404
