@@ -24,3 +24,14 @@ class OtpCodeForm(forms.Form):
             attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
         ),
     )
+
+
+class RecoveryCodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Recovery code"),
+        max_length=32,
+        help_text=_("One of the ten codes you saved when setting up two-factor sign-in."),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "off", "autofocus": True}
+        ),
+    )

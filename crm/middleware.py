@@ -112,7 +112,11 @@ class OtpRequiredMiddleware:
         return self.get_response(request)
 
     def _open(self, path: str) -> bool:
-        otp_paths = (reverse("staff:otp-setup"), reverse("staff:otp-verify"))
+        otp_paths = (
+            reverse("staff:otp-setup"),
+            reverse("staff:otp-verify"),
+            reverse("staff:otp-recovery"),
+        )
         return path in otp_paths or path.startswith(self.OPEN_PREFIXES)
 
 

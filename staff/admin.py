@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from crm.admin_mixins import NoDeleteMixin, ReadOnlyMixin
-from staff.models import Role, SecurityEvent, SecurityEventKind, User
+from staff.models import RecoveryCode, Role, SecurityEvent, SecurityEventKind, User
 from staff.security_events import security_event_on_commit
 
 # Changes to these fields change what a person may do (RELIABILITY R26).
@@ -110,3 +110,26 @@ class SecurityEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None) -> bool:
         return self._is_director(request)
+
+
+@admin.register(RecoveryCode)
+class RecoveryCodeAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Read-only, for the director only: which codes were issued and used, never their hashes.
+    Codes are issued by their owner on the recovery codes page."""
+
+    list_display = ("user", "created_at", "used_at", "revoked_at")
+    list_filter = (
+        ("used_at", admin.EmptyFieldListFilter),
+        ("revoked_at", admin.EmptyFieldListFilter),
+    )
+    search_fields = ("user__username", "user__full_name")
+    date_hierarchy = "created_at"
+    list_select_related = ("user",)
+    fields = ("user", "created_at", "used_at", "revoked_at")
+    readonly_fields = fields
+
+    def has_module_permission(self, request) -> bool:
+        return request.user.is_active and request.user.role == Role.DIRECTOR
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self.has_module_permission(request)

@@ -126,6 +126,8 @@ class SecurityEventKind(models.TextChoices):
     EXPORT = "export", _("Data exported")
     ROLE_CHANGED = "role_changed", _("Role or privileges changed")
     OWNER_CHANGED = "owner_changed", _("Client handed to another manager")
+    RECOVERY_CODES_ISSUED = "recovery_codes_issued", _("New recovery codes issued")
+    RECOVERY_CODE_USED = "recovery_code_used", _("Signed in with a recovery code")
 
 
 class SecurityEvent(models.Model):
@@ -162,3 +164,59 @@ class SecurityEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.username or self.actor_id or '—'}"
+
+
+class RecoveryCode(models.Model):
+    """One two-factor recovery code of a user (RELIABILITY R13): it confirms one sign-in in place
+    of the authenticator app's code, for when the phone is lost.
+
+    Only a salted PBKDF2 hash of the code is kept (Django's password hasher, see
+    ``staff.recovery_codes``), never the code itself, so a copy of the table cannot sign anyone
+    in. A code is 10 random characters (about 50 bits), so fewer hashing rounds than a password
+    needs still put guessing a code from its hash out of reach, while checking a typed code
+    against a whole set stays fast.
+
+    Rows are only added and stamped: ``used_at`` when the code confirms a sign-in,
+    ``revoked_at`` when a new set replaces it; on PostgreSQL a trigger refuses any other change
+    and every deletion."""
+
+    user = models.ForeignKey(
+        User,
+        verbose_name=_("user"),
+        on_delete=models.PROTECT,
+        related_name="recovery_codes",
+    )
+    code_hash = models.CharField(_("code hash"), max_length=128)
+    created_at = models.DateTimeField(_("issued at"), default=timezone.now)
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(
+        _("replaced at"),
+        null=True,
+        blank=True,
+        help_text=_("When a new set of codes replaced this unused one."),
+    )
+
+    class Meta:
+        verbose_name = _("recovery code")
+        verbose_name_plural = _("recovery codes")
+        ordering = ["-created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(used_at__isnull=True) | Q(revoked_at__isnull=True),
+                name="staff_recovery_code_used_or_revoked",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["user"],
+                condition=Q(used_at__isnull=True, revoked_at__isnull=True),
+                name="staff_recovery_code_unused",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_usable(self) -> bool:
+        return self.used_at is None and self.revoked_at is None
