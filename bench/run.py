@@ -278,7 +278,8 @@ class Server:
         self.port = free_port()
         self.process = subprocess.Popen(
             [
-                GUNICORN, "crm.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
+                GUNICORN, "crm.wsgi:application", "--config", "gunicorn.conf.py",
+                "--bind", f"127.0.0.1:{self.port}",
                 "--workers", str(workers), "--log-level", "warning",
             ],
             cwd=ROOT, env=server_env(url),
@@ -629,7 +630,7 @@ def results_write(results: dict[str, ScaleResult]) -> None:
         'seconds: median (p50) and worst (p95/p99) of the runs. "(ref.)": SPEC §9 names no',
         "budget for that page; the page budget is shown for reference.",
         "",
-        "Served as deployed: gunicorn with 3 sync workers, `DEBUG` off, hashed static files,",
+        "Served as deployed: gunicorn with 3 sync workers (`gunicorn.conf.py`), `DEBUG` off, hashed static files,",
         "`CONN_MAX_AGE` 0, no Redis (local-memory cache), on loopback; the demo director logs in",
         "without the second factor (`OTP_REQUIRED_FOR_DIRECTORS=false`) and the API throttle rates",
         "are raised (`bench/settings.py`). Pages are opened by the users who work in them: the",
