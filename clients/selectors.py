@@ -444,7 +444,7 @@ def team_member_figures(
         )
         .order_by()
     }
-    requests = {
+    asked = {
         row["client__manager"]: row
         for row in ClientRequest.objects.filter(client__manager__in=ids)
         .filter(
@@ -469,9 +469,9 @@ def team_member_figures(
         book = books.get(member.pk, {})
         for name in ("book", "load", "cadence_active", "cadence_in_time"):
             setattr(member, name, book.get(name, 0))
-        asked = requests.get(member.pk, {})
-        member.overdue_requests = asked.get("overdue_requests", 0)
-        member.refusals_pending = asked.get("refusals_pending", 0)
+        their_requests = asked.get(member.pk, {})
+        member.overdue_requests = their_requests.get("overdue_requests", 0)
+        member.refusals_pending = their_requests.get("refusals_pending", 0)
         member.overdue_tasks = late_tasks.get(member.pk, 0)
     return members
 
