@@ -256,6 +256,19 @@ def test_mentor_approves_a_refusal_with_htmx(client, mentor, manager):
     assert '<section class="card" id="team-members" hx-swap-oob="true">' in html
 
 
+def test_a_decision_with_htmx_keeps_the_directors_group_filter(
+    client, director, mentor, manager, colleague, other_mentor, outsider
+):
+    refusal = pending_refusal(manager, ClientFactory(manager=manager))
+    client.force_login(director)
+    page = client.get("/team/", {"group": mentor.pk}).content.decode()
+    assert f"/team/refusals/{refusal.pk}/approve/?group={mentor.pk}" in page
+
+    response = client.post(f"/team/refusals/{refusal.pk}/approve/?group={mentor.pk}", **HTMX)
+
+    assert member_ids(response.content.decode()) == [mentor.pk, manager.pk, colleague.pk]
+
+
 def test_mentor_rejects_a_refusal_with_a_comment(client, mentor, manager):
     refusal = pending_refusal(manager, ClientFactory(manager=manager))
     client.force_login(mentor)
