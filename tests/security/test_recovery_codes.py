@@ -11,14 +11,19 @@ from django.db import DatabaseError, connection, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from freezegun import freeze_time
 
 from staff.models import RecoveryCode, Role, SecurityEvent, SecurityEventKind
 from staff.recovery_codes import recovery_code_consume, recovery_codes_generate
-from tests.conftest import PASSWORD, requires_postgres
+from tests.conftest import requires_postgres
 from tests.factories import UserFactory
+from tests.security.two_factor_support import (
+    password_login,
+    totp_code,
+    totp_device,
+    two_factor_on,  # noqa: F401 - the fixture, used through pytestmark
+)
 
 SETUP = "/team/otp/setup/"
 VERIFY = "/team/otp/verify/"
@@ -28,32 +33,12 @@ DASHBOARD = "/dashboard/"
 CODE_FORMAT = re.compile(r"^[a-hjkmnp-z2-9]{5}-[a-hjkmnp-z2-9]{5}$")
 
 
-@pytest.fixture(autouse=True)
-def _two_factor_on(settings):
-    reverse("login")  # URL modules imported before any clock is frozen
-    settings.OTP_REQUIRED_FOR_DIRECTORS = True
-    settings.OTP_REQUIRED_FOR_ADMIN = True
-
-
-def _totp(device: TOTPDevice) -> str:
-    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
-    return f"{totp.token():0{device.digits}d}"
-
-
-def _device(user) -> TOTPDevice:
-    return TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
-
-
-def _password_login(user) -> Client:
-    client = Client()
-    response = client.post("/login/", {"username": user.username, "password": PASSWORD})
-    assert response.status_code == 302
-    return client
+pytestmark = pytest.mark.usefixtures("two_factor_on")
 
 
 def _verified_client(user, device) -> Client:
-    client = _password_login(user)
-    assert client.post(VERIFY, {"code": _totp(device)}).status_code == 302
+    client = password_login(user)
+    assert client.post(VERIFY, {"code": totp_code(device)}).status_code == 302
     return client
 
 
@@ -79,11 +64,11 @@ def test_codes_are_stored_hashed(director):
 
 
 def test_enrolment_shows_the_codes_once_and_they_work(director):
-    client = _password_login(director)
+    client = password_login(director)
     client.get(SETUP)
     device = TOTPDevice.objects.get(user=director)
 
-    response = client.post(SETUP, {"code": _totp(device), "next": DASHBOARD})
+    response = client.post(SETUP, {"code": totp_code(device), "next": DASHBOARD})
 
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
@@ -99,14 +84,14 @@ def test_enrolment_shows_the_codes_once_and_they_work(director):
     assert later.context["codes_left"] == 10
     assert not any(code in later.content.decode() for code in codes)
 
-    again = _password_login(director)
+    again = password_login(director)
     assert again.post(RECOVERY, {"code": codes[3].upper(), "next": DASHBOARD}).status_code == 302
     assert again.get(DASHBOARD).status_code == 200
 
 
 def test_the_code_page_offers_a_recovery_code(director):
-    _device(director)
-    client = _password_login(director)
+    totp_device(director)
+    client = password_login(director)
 
     verify = client.get(f"{VERIFY}?next=%2Fdashboard%2F").content.decode()
     assert 'href="/team/otp/recovery/?next=/dashboard/" data-testid="otp-use-recovery"' in verify
@@ -121,16 +106,16 @@ def test_the_code_page_offers_a_recovery_code(director):
 
 
 def test_a_recovery_code_signs_in_once(director):
-    _device(director)
+    totp_device(director)
     codes = recovery_codes_generate(director)
-    first = _password_login(director)
+    first = password_login(director)
 
     assert first.get(DASHBOARD).status_code == 302
     response = first.post(RECOVERY, {"code": codes[0], "next": DASHBOARD})
     assert response["Location"] == DASHBOARD
     assert first.get(DASHBOARD).status_code == 200
 
-    second = _password_login(director)
+    second = password_login(director)
     with freeze_time():
         replay = second.post(RECOVERY, {"code": codes[0], "next": DASHBOARD})
     assert replay.status_code == 200
@@ -144,7 +129,7 @@ def test_a_recovery_code_signs_in_once(director):
 
 
 def test_regeneration_invalidates_the_old_codes(director):
-    device = _device(director)
+    device = totp_device(director)
     old = recovery_codes_generate(director)
     client = _verified_client(director, device)
 
@@ -161,17 +146,17 @@ def test_regeneration_invalidates_the_old_codes(director):
     assert RecoveryCode.objects.filter(user=director, revoked_at__isnull=False).count() == 10
     assert SecurityEvent.objects.filter(kind=SecurityEventKind.RECOVERY_CODES_ISSUED).exists()
     with freeze_time() as clock:
-        refused = _password_login(director)
+        refused = password_login(director)
         assert refused.post(RECOVERY, {"code": old[0]}).status_code == 200
         clock.tick(2)  # past the one-second pause after a wrong code
-        accepted = _password_login(director)
+        accepted = password_login(director)
         assert accepted.post(RECOVERY, {"code": new[0]}).status_code == 302
 
 
 def test_regeneration_needs_a_confirmed_session(manager):
     """A manager is not asked for a code at sign-in, yet a password alone mints no codes."""
-    _device(manager)
-    client = _password_login(manager)
+    totp_device(manager)
+    client = password_login(manager)
 
     response = client.post(CODES)
 
@@ -181,7 +166,7 @@ def test_regeneration_needs_a_confirmed_session(manager):
 
 
 def test_without_an_authenticator_the_recovery_page_sends_to_enrolment(director):
-    client = _password_login(director)
+    client = password_login(director)
 
     response = client.get(f"{RECOVERY}?next=%2Fdashboard%2F")
 
@@ -189,9 +174,9 @@ def test_without_an_authenticator_the_recovery_page_sends_to_enrolment(director)
 
 
 def test_wrong_recovery_codes_throttle_like_wrong_app_codes(director):
-    device = _device(director)
+    device = totp_device(director)
     codes = recovery_codes_generate(director)
-    client = _password_login(director)
+    client = password_login(director)
     with freeze_time() as clock:
         for failure in range(6):
             client.post(RECOVERY, {"code": "aaaaa-aaaaa"})
@@ -205,7 +190,7 @@ def test_wrong_recovery_codes_throttle_like_wrong_app_codes(director):
         assert device.throttling_failure_count == 6
         assert client.get(DASHBOARD).status_code == 302
         # The pause holds for the app's code too, and the refused recovery code is not spent.
-        assert client.post(VERIFY, {"code": _totp(device)}).status_code == 200
+        assert client.post(VERIFY, {"code": totp_code(device)}).status_code == 200
         assert not RecoveryCode.objects.filter(used_at__isnull=False).exists()
         clock.tick(2**5 + 1)
         assert client.post(RECOVERY, {"code": codes[0]}).status_code == 302
@@ -218,9 +203,9 @@ def test_wrong_recovery_codes_throttle_like_wrong_app_codes(director):
 
 
 def test_api_with_a_session_confirmed_by_a_recovery_code_works(director):
-    _device(director)
+    totp_device(director)
     codes = recovery_codes_generate(director)
-    client = _password_login(director)
+    client = password_login(director)
     assert client.get("/api/v1/clients/").status_code == 403
 
     client.post(RECOVERY, {"code": codes[0]})
@@ -231,7 +216,7 @@ def test_api_with_a_session_confirmed_by_a_recovery_code_works(director):
 def test_the_admin_lists_codes_read_only_without_hashes(director):
     director.is_staff = True
     director.save(update_fields=["is_staff"])
-    device = _device(director)
+    device = totp_device(director)
     recovery_codes_generate(director)
     client = _verified_client(director, device)
 
@@ -247,7 +232,7 @@ def test_the_admin_lists_codes_read_only_without_hashes(director):
 
 def test_other_roles_do_not_see_codes_in_the_admin(db):
     keeper = UserFactory(username="keeper", role=Role.MENTOR, is_staff=True, is_superuser=True)
-    device = _device(keeper)
+    device = totp_device(keeper)
     client = _verified_client(keeper, device)
 
     assert client.get("/admin/staff/recoverycode/").status_code == 403
@@ -259,7 +244,7 @@ def test_other_roles_do_not_see_codes_in_the_admin(db):
 @requires_postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_simultaneous_uses_of_one_code_let_one_through(director):
-    _device(director)
+    totp_device(director)
     (code, *_rest) = recovery_codes_generate(director)
     barrier = threading.Barrier(2)
     outcomes = []

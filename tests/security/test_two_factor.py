@@ -9,40 +9,25 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from freezegun import freeze_time
 
 from staff.models import Role
 from tests.conftest import PASSWORD
 from tests.factories import UserFactory
+from tests.security.two_factor_support import (
+    password_login,
+    totp_code,
+    totp_device,
+    two_factor_on,  # noqa: F401 - the fixture, used through pytestmark
+)
 
 SETUP = "/team/otp/setup/"
 VERIFY = "/team/otp/verify/"
 DASHBOARD = "/dashboard/"
 
 
-@pytest.fixture(autouse=True)
-def _two_factor_on(settings):
-    reverse("login")  # URL modules imported before any clock is frozen
-    settings.OTP_REQUIRED_FOR_DIRECTORS = True
-    settings.OTP_REQUIRED_FOR_ADMIN = True
-
-
-def _code(device: TOTPDevice) -> str:
-    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
-    return f"{totp.token():0{device.digits}d}"
-
-
-def _device(user) -> TOTPDevice:
-    return TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
-
-
-def _password_login(user) -> Client:
-    client = Client()
-    response = client.post("/login/", {"username": user.username, "password": PASSWORD})
-    assert response.status_code == 302
-    return client
+pytestmark = pytest.mark.usefixtures("two_factor_on")
 
 
 def test_urls_are_mounted():
@@ -50,7 +35,7 @@ def test_urls_are_mounted():
 
 
 def test_director_without_a_device_is_sent_to_enrol_and_sees_the_secret(director):
-    client = _password_login(director)
+    client = password_login(director)
 
     response = client.get(DASHBOARD)
 
@@ -68,7 +53,7 @@ def test_director_without_a_device_is_sent_to_enrol_and_sees_the_secret(director
 
 
 def test_enrolment_confirms_the_device_with_its_first_code(director):
-    client = _password_login(director)
+    client = password_login(director)
     client.get(SETUP)
     device = TOTPDevice.objects.get(user=director)
 
@@ -78,7 +63,7 @@ def test_enrolment_confirms_the_device_with_its_first_code(director):
         assert client.get(DASHBOARD).status_code == 302
         clock.tick(2)  # past the one-second pause after a wrong code
 
-        response = client.post(SETUP, {"code": _code(device), "next": DASHBOARD})
+        response = client.post(SETUP, {"code": totp_code(device), "next": DASHBOARD})
 
     # The confirmation answer shows the first recovery codes once (R13), then goes on to next.
     assert response.status_code == 200
@@ -90,8 +75,8 @@ def test_enrolment_confirms_the_device_with_its_first_code(director):
 
 
 def test_every_director_login_asks_for_the_code(director):
-    device = _device(director)
-    client = _password_login(director)
+    device = totp_device(director)
+    client = password_login(director)
 
     assert client.get(DASHBOARD)["Location"] == f"{VERIFY}?next=%2Fdashboard%2F"
     assert client.get("/clients/").status_code == 302
@@ -101,28 +86,28 @@ def test_every_director_login_asks_for_the_code(director):
         assert "code" in refused.context["form"].errors
         clock.tick(2)  # past the one-second pause after a wrong code
 
-        response = client.post(VERIFY, {"code": _code(device), "next": DASHBOARD})
+        response = client.post(VERIFY, {"code": totp_code(device), "next": DASHBOARD})
 
     assert response["Location"] == DASHBOARD
     assert client.get(DASHBOARD).status_code == 200
 
 
 def test_the_next_target_must_be_this_site(director):
-    device = _device(director)
-    client = _password_login(director)
+    device = totp_device(director)
+    client = password_login(director)
 
-    response = client.post(VERIFY, {"code": _code(device), "next": "https://evil.example/"})
+    response = client.post(VERIFY, {"code": totp_code(device), "next": "https://evil.example/"})
 
     assert response["Location"] == "/"
 
 
 def test_a_code_is_accepted_once(director):
-    device = _device(director)
-    code = _code(device)
-    first = _password_login(director)
+    device = totp_device(director)
+    code = totp_code(device)
+    first = password_login(director)
     assert first.post(VERIFY, {"code": code})["Location"] == "/"
 
-    second = _password_login(director)
+    second = password_login(director)
     replay = second.post(VERIFY, {"code": code})
 
     assert replay.status_code == 200
@@ -130,27 +115,27 @@ def test_a_code_is_accepted_once(director):
 
 
 def test_wrong_codes_throttle_further_tries(director):
-    device = _device(director)
-    client = _password_login(director)
+    device = totp_device(director)
+    client = password_login(director)
     with freeze_time() as clock:
         for failure in range(6):
             client.post(VERIFY, {"code": "000000"})
             if failure < 5:
                 clock.tick(2**failure + 1)  # each wrong code counted: wait out its pause
 
-        response = client.post(VERIFY, {"code": _code(device)})
+        response = client.post(VERIFY, {"code": totp_code(device)})
 
         assert response.status_code == 200
         device.refresh_from_db()
         assert device.throttling_failure_count == 6
         assert client.get(DASHBOARD).status_code == 302
         clock.tick(2**5 + 1)
-        assert client.post(VERIFY, {"code": _code(device)}).status_code == 302
+        assert client.post(VERIFY, {"code": totp_code(device)}).status_code == 302
 
 
 def test_api_with_a_session_that_skipped_the_code_is_403(director):
-    _device(director)
-    client = _password_login(director)
+    totp_device(director)
+    client = password_login(director)
 
     response = client.get("/api/v1/clients/")
 
@@ -158,15 +143,15 @@ def test_api_with_a_session_that_skipped_the_code_is_403(director):
 
 
 def test_api_after_the_code_works(director):
-    device = _device(director)
-    client = _password_login(director)
-    client.post(VERIFY, {"code": _code(device)})
+    device = totp_device(director)
+    client = password_login(director)
+    client.post(VERIFY, {"code": totp_code(device)})
 
     assert client.get("/api/v1/clients/").status_code == 200
 
 
 def test_token_for_a_director_needs_the_code(director):
-    device = _device(director)
+    device = totp_device(director)
     client = Client()
     url = "/api/v1/auth/token/"
     body = {"username": "director", "password": PASSWORD}
@@ -176,21 +161,21 @@ def test_token_for_a_director_needs_the_code(director):
     assert list(without.json()) == ["otp_token"]
 
     response = client.post(
-        url, {**body, "otp_token": _code(device)}, content_type="application/json"
+        url, {**body, "otp_token": totp_code(device)}, content_type="application/json"
     )
     assert response.status_code == 200
     assert len(response.json()["token"]) == 40
 
 
 def test_other_roles_are_not_asked_for_a_code(manager):
-    client = _password_login(manager)
+    client = password_login(manager)
 
     assert client.get("/my/").status_code == 200
 
 
 def test_switched_off_directors_sign_in_with_the_password_only(director, settings):
     settings.OTP_REQUIRED_FOR_DIRECTORS = False
-    client = _password_login(director)
+    client = password_login(director)
 
     assert client.get(DASHBOARD).status_code == 200
 
@@ -213,7 +198,7 @@ def admin_user(db):
 
 @pytest.mark.parametrize("url", ADMIN_URLS)
 def test_admin_without_the_code_is_refused(admin_user, url):
-    _device(admin_user)
+    totp_device(admin_user)
     client = Client()
     client.force_login(admin_user)
 
@@ -225,15 +210,15 @@ def test_admin_without_the_code_is_refused(admin_user, url):
 
 @pytest.mark.parametrize("url", ADMIN_URLS)
 def test_admin_with_the_code_is_open(admin_user, url):
-    device = _device(admin_user)
-    client = _password_login(admin_user)
-    client.post(VERIFY, {"code": _code(device)})
+    device = totp_device(admin_user)
+    client = password_login(admin_user)
+    client.post(VERIFY, {"code": totp_code(device)})
 
     assert client.get(url).status_code == 200
 
 
 def test_admin_login_form_asks_for_the_code(admin_user):
-    device = _device(admin_user)
+    device = totp_device(admin_user)
     client = Client()
     body = {"username": "keeper", "password": PASSWORD}
 
@@ -243,7 +228,7 @@ def test_admin_login_form_asks_for_the_code(admin_user):
 
     response = client.post(
         "/admin/login/?next=/admin/",
-        {**body, "otp_device": device.persistent_id, "otp_token": _code(device)},
+        {**body, "otp_device": device.persistent_id, "otp_token": totp_code(device)},
     )
     assert response.status_code == 302
     assert client.get("/admin/").status_code == 200
