@@ -12,7 +12,6 @@ import datetime
 import logging
 from types import SimpleNamespace
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import QueryDict
@@ -24,6 +23,7 @@ from clients.filters import ClientFilter
 from clients.models import ExportFormat, ExportJob, ExportStatus
 from clients.selectors import clients_visible_to, clients_with_current_fee
 from crm.exceptions import QueueUnavailable
+from crm.task_support import TASK_HARD_LIMIT
 from kpi.exports import MONEY, TEXT, Column, table_csv, table_xlsx
 from staff.models import Role, SecurityEventKind, User
 from staff.security_events import security_event_record
@@ -192,17 +192,14 @@ class ExportExpired(Exception):
     """The download link is past its 48 hours: the file is gone (HTTP 410)."""
 
 
-# A build still unfinished this long after its request has lost its worker for good (the task's
-# hard time limit has passed): it is marked failed so that its page stops waiting.
-STUCK_AFTER = datetime.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
-
-
 def export_files_purge(*, now: datetime.datetime | None = None) -> int:
     """Erase the files of expired exports (the rows stay, as a record of what was exported),
     and mark builds that can no longer finish as failed. Returns the number of files erased."""
     now = now or timezone.now()
+    # A build older than the task's hard time limit can no longer finish: its page stops waiting.
     ExportJob.objects.filter(
-        status__in=[ExportStatus.PENDING, ExportStatus.RUNNING], created_at__lt=now - STUCK_AFTER
+        status__in=[ExportStatus.PENDING, ExportStatus.RUNNING],
+        created_at__lt=now - TASK_HARD_LIMIT,
     ).update(status=ExportStatus.FAILED, problem=_("The export failed."), finished_at=now)
     return ExportJob.objects.filter(expires_at__lte=now, purged_at__isnull=True).update(
         content=None, purged_at=now

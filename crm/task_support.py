@@ -9,6 +9,7 @@ import logging
 from contextlib import contextmanager
 
 from celery import Task, shared_task
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 from redis.exceptions import RedisError
@@ -18,6 +19,10 @@ logger = logging.getLogger(__name__)
 # Only errors that a later attempt can cure: the database restarting, a dropped connection, a
 # SQLite writer holding the lock. A bug or bad data fails at once and shows in the logs.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+
+# A task still unfinished this long after it started is no longer running anywhere: its hard time
+# limit has ended it, or its worker is gone. Work it left marked "running" may be taken over.
+TASK_HARD_LIMIT = datetime.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
 
 RETRY_TRANSIENT = {
     "autoretry_for": TRANSIENT_ERRORS,

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import datetime
-
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from crm.task_support import TASK_HARD_LIMIT
 from kpi.models import JobOutcome, JobRun
-
-ABANDONED_AFTER = datetime.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
 
 
 def job_run_claim(job: str, period: str, *, task_id: str | None) -> JobRun | None:
@@ -33,7 +29,7 @@ def job_run_claim(job: str, period: str, *, task_id: str | None) -> JobRun | Non
         pass
     # A run still "running" past the task's hard time limit can no longer be alive: its worker
     # died and the message was lost or given up on.
-    abandoned = Q(outcome=JobOutcome.RUNNING, started_at__lt=now - ABANDONED_AFTER)
+    abandoned = Q(outcome=JobOutcome.RUNNING, started_at__lt=now - TASK_HARD_LIMIT)
     takeover = Q(outcome=JobOutcome.FAILED) | abandoned
     if task_id:
         takeover |= Q(outcome=JobOutcome.RUNNING, task_id=task_id)
