@@ -9,7 +9,7 @@ from crm.settings import MIDDLEWARE, REST_FRAMEWORK, STATIC_ROOT
 # bench/run.py collects the static files (hashed names, as deployed) into a folder of its own.
 STATIC_ROOT = os.environ.get("BENCH_STATIC_ROOT", STATIC_ROOT)
 
-MIDDLEWARE = ["crm.middleware_bench.ServerTimingMiddleware", *MIDDLEWARE]
+MIDDLEWARE = ["bench.middleware.ServerTimingMiddleware", *MIDDLEWARE]
 
 # The load generator is one user sending thousands of requests a minute: the per-user API
 # throttle still runs (its cache look-up is part of the measured time) but never refuses.

@@ -15,7 +15,7 @@ from clients.models import (
     Referral,
     Task,
 )
-from crm.admin_mixins import NoDeleteMixin, ReadOnlyMixin
+from core.admin_mixins import NoDeleteMixin, ReadOnlyMixin
 
 
 class ContactInline(NoDeleteMixin, admin.TabularInline):

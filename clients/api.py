@@ -49,7 +49,7 @@ from clients.serializers import (
     RequestRejectRefusalSerializer,
     TaskSerializer,
 )
-from crm.api import IdFilter, InputSerializersMixin, MomentFilter, with_errors
+from core.api import IdFilter, InputSerializersMixin, MomentFilter, with_errors
 from staff.models import Role
 
 CLIENT_CREATORS = (Role.DIRECTOR, Role.MENTOR, Role.CLIENT_MANAGER, Role.SALES_MANAGER)

@@ -2,7 +2,7 @@
 visible set with the filters of the page, produced by a background task, downloadable by the
 requester only for 48 hours, and recorded as a security event.
 
-The file is built with the dashboard's writers (``kpi.exports``), which neutralise every text cell
+The file is built with the dashboard's writers (``core.exports``), which neutralise every text cell
 a spreadsheet would run as a formula.
 """
 
@@ -13,7 +13,6 @@ import logging
 from types import SimpleNamespace
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,9 +21,8 @@ from django.utils.translation import gettext_lazy
 from clients.filters import ClientFilter
 from clients.models import ExportFormat, ExportJob, ExportStatus
 from clients.selectors import clients_visible_to, clients_with_current_fee
-from crm.exceptions import QueueUnavailable
-from crm.task_support import TASK_HARD_LIMIT
-from kpi.exports import MONEY, TEXT, Column, table_csv, table_xlsx
+from core.exports import MONEY, TEXT, Column, table_csv, table_xlsx
+from core.tasks import TASK_HARD_LIMIT, enqueue_on_commit
 from staff.models import Role, SecurityEventKind, User
 from staff.security_events import security_event_record
 
@@ -103,25 +101,21 @@ def client_export_request(*, actor: User, params: QueryDict, fmt: str, request=N
 
 
 def _enqueue(job: ExportJob) -> None:
-    """Send the build task once the job row is committed (the worker must find it)."""
-    from clients.tasks import client_export_build_task
-    from kpi.tasks import SEND_ERRORS
+    """Send the build task once the job row is committed (the worker must find it); with the
+    queue down, the job ends as failed and the requester is told."""
+    message = _("The task queue is unavailable. Try the export again later.")
 
-    def send() -> None:
-        if client_export_build_task.app.conf.task_always_eager:
-            client_export_build_task.apply_async(args=[str(job.pk)])
-            return
-        try:
-            client_export_build_task.apply_async(args=[str(job.pk)])
-        except SEND_ERRORS as exc:
-            logger.warning("Client export %s not queued: %s", job.pk, exc)
-            message = _("The task queue is unavailable. Try the export again later.")
-            ExportJob.objects.filter(pk=job.pk).update(
-                status=ExportStatus.FAILED, problem=message, finished_at=timezone.now()
-            )
-            raise QueueUnavailable(message) from exc
+    def failed() -> None:
+        ExportJob.objects.filter(pk=job.pk).update(
+            status=ExportStatus.FAILED, problem=message, finished_at=timezone.now()
+        )
 
-    transaction.on_commit(send)
+    enqueue_on_commit(
+        "clients.tasks.client_export_build_task",
+        args=[str(job.pk)],
+        unavailable=message,
+        on_unavailable=failed,
+    )
 
 
 def _row(client) -> dict:

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clients.models import AcquisitionChannel, ClientKind, ClientStatus
 from clients.selectors import clients_visible_to, contact_cadence_cutoff
-from crm.widgets import LongSelect
+from core.widgets import LongSelect
 from staff.models import User
 
 # Allow-listed orderings: the query parameter value → the ORDER BY it means. The primary key ends

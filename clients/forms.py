@@ -23,7 +23,7 @@ from clients.services import (
     interaction_log,
     referral_create,
 )
-from crm.exceptions import Conflict
+from core.errors import Conflict
 
 
 class ServiceForm(forms.Form):

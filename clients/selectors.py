@@ -39,12 +39,8 @@ from clients.models import (
     RequestStatus,
     Task,
 )
-from staff.models import BOOK_ROLES, Role, User
-
-
-def group_member_ids(mentor: User) -> list[int]:
-    """The mentor and the active or former mentees whose ``mentor`` is this mentor."""
-    return [mentor.pk, *User.objects.filter(mentor=mentor).values_list("pk", flat=True)]
+from staff.access import group_member_ids
+from staff.models import Role, User
 
 
 def clients_visible_to(user: User) -> QuerySet[Client]:
@@ -238,27 +234,6 @@ def clients_filter_at_risk(
     return clients.filter(at_risk=at_risk)
 
 
-def staff_visible_to(user: User) -> QuerySet[User]:
-    """People ``user`` may see and name in a request (a new manager, a mentor):
-
-    - director: everyone;
-    - mentor: their group (themselves and their mentees, former ones included);
-    - return manager, sales manager: themselves and the active client managers and mentors, to
-      whom they hand returned or won clients;
-    - client manager: themselves.
-    """
-    people = User.objects.all()
-    if not user.is_authenticated or not user.is_active:
-        return people.none()
-    if user.role == Role.DIRECTOR:
-        return people
-    if user.role == Role.MENTOR:
-        return people.filter(pk__in=group_member_ids(user))
-    if user.role in (Role.RETURN_MANAGER, Role.SALES_MANAGER):
-        return people.filter(Q(pk=user.pk) | Q(is_active=True, role__in=BOOK_ROLES))
-    return people.filter(pk=user.pk)
-
-
 # --- contact cadence (SPEC §3.5) -------------------------------------------------------------
 
 
@@ -398,90 +373,6 @@ def referrals_recorded(user: User, *, since: datetime.date) -> int:
     """Referrals ``user`` recorded from ``since`` (a local date) on."""
     start = timezone.make_aware(datetime.datetime.combine(since, datetime.time.min))
     return Referral.objects.filter(recorded_by=user, created_at__gte=start).count()
-
-
-def team_members(user: User) -> QuerySet[User]:
-    """SPEC §6 /team/: the active people whose work ``user`` controls — a mentor their group
-    (themselves included), the director every active client manager and mentor — with
-    ``group_name``, ordered by group (the mentor first), then by name. Their figures come from
-    ``team_member_figures`` for one page of them at a time."""
-    if user.role == Role.DIRECTOR:
-        people = User.objects.book_keepers()
-    elif user.role == Role.MENTOR:
-        people = User.objects.active().filter(pk__in=group_member_ids(user))
-    else:
-        return User.objects.none()
-    return people.annotate(
-        group_name=Case(
-            When(role=Role.MENTOR, then=F("full_name")), default=F("mentor__full_name")
-        ),
-        is_lead=Case(When(role=Role.MENTOR, then=Value(0)), default=Value(1)),
-    ).order_by(F("group_name").asc(nulls_last=True), "is_lead", "full_name", "pk")
-
-
-def team_member_figures(
-    members: list[User], *, today: datetime.date, now: datetime.datetime | None = None
-) -> list[User]:
-    """Set each member's figures on the objects: ``book`` (clients kept), ``load`` (served
-    clients, against ``capacity``), ``cadence_active`` and ``cadence_in_time`` (SPEC §3.5),
-    ``overdue_tasks``, ``overdue_requests`` and ``refusals_pending``.
-
-    Three grouped queries for the whole list, whatever its length: the director's team runs to
-    hundreds of people, and per-person subqueries would read each book several times."""
-    now = now or timezone.now()
-    ids = [member.pk for member in members]
-    books = {
-        row["manager"]: row
-        for row in Client.objects.filter(manager__in=ids)
-        .values("manager")
-        .annotate(
-            book=Count("pk"),
-            load=Count("pk", filter=Q(status__in=SERVED_STATUSES)),
-            cadence_active=Count("pk", filter=Q(status=ClientStatus.ACTIVE)),
-            cadence_in_time=Count(
-                "pk", filter=Q(status=ClientStatus.ACTIVE) & _reached_since(today)
-            ),
-        )
-        .order_by()
-    }
-    asked = {
-        row["client__manager"]: row
-        for row in ClientRequest.objects.filter(client__manager__in=ids)
-        .filter(
-            Q(status__in=UNFINISHED_REQUEST_STATUSES, due_at__lt=now)
-            | Q(status=RequestStatus.REFUSAL_PENDING)
-        )
-        .values("client__manager")
-        .annotate(
-            overdue_requests=Count("pk", filter=Q(status__in=UNFINISHED_REQUEST_STATUSES)),
-            refusals_pending=Count("pk", filter=Q(status=RequestStatus.REFUSAL_PENDING)),
-        )
-        .order_by()
-    }
-    late_tasks = dict(
-        Task.objects.filter(assignee__in=ids, done_at__isnull=True, due_on__lt=today)
-        .values("assignee")
-        .annotate(n=Count("pk"))
-        .order_by()
-        .values_list("assignee", "n")
-    )
-    for member in members:
-        book = books.get(member.pk, {})
-        for name in ("book", "load", "cadence_active", "cadence_in_time"):
-            setattr(member, name, book.get(name, 0))
-        their_requests = asked.get(member.pk, {})
-        member.overdue_requests = their_requests.get("overdue_requests", 0)
-        member.refusals_pending = their_requests.get("refusals_pending", 0)
-        member.overdue_tasks = late_tasks.get(member.pk, 0)
-    return members
-
-
-def team_groups(user: User) -> list[User]:
-    """The mentor groups the director can narrow /team/ to (active mentors by name); none for a
-    mentor, whose page is their own group."""
-    if user.role != Role.DIRECTOR:
-        return []
-    return list(User.objects.active().filter(role=Role.MENTOR).order_by("full_name", "pk"))
 
 
 def refusals_awaiting(user: User) -> QuerySet[ClientRequest]:

@@ -18,9 +18,10 @@ from clients.models import (
     Referral,
     Task,
 )
-from clients.selectors import clients_editable_by, clients_visible_to, staff_visible_to
+from clients.selectors import clients_editable_by, clients_visible_to
 from clients.services import CLIENT_EDITABLE_FIELDS
-from crm.api import ScopedPrimaryKeyRelatedField
+from core.api import ScopedPrimaryKeyRelatedField
+from staff.access import staff_visible_to
 from staff.models import User
 
 

@@ -8,7 +8,7 @@ or close a lost case, and retention depends on clients, not the other way round.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -34,14 +34,10 @@ from clients.models import (
     Task,
     TaskKind,
 )
-from clients.selectors import (
-    clients_editable_by,
-    contact_cadence_cutoff,
-    group_member_ids,
-    manager_loads,
-)
-from crm.audit import record_update, save_audited
-from crm.exceptions import Conflict
+from clients.selectors import clients_editable_by, contact_cadence_cutoff
+from core.audit import record_update, save_audited
+from core.errors import Conflict
+from staff.access import group_member_ids
 from staff.models import BOOK_ROLES, OWNER_ROLES, Role, SecurityEventKind, User
 from staff.security_events import security_event_on_commit
 
@@ -252,96 +248,6 @@ def client_reassign(
         effective_on=effective_on,
     )
     return new
-
-
-def _spread_targets(user: User) -> list[User]:
-    """Who takes a leaving manager's clients when the director says "spread evenly": the rest of
-    their mentor group (the mentor included), or every active book keeper when there is no group."""
-    candidates = User.objects.book_keepers().exclude(pk=user.pk)
-    group_lead = user if user.role == Role.MENTOR else user.mentor
-    if group_lead is not None:
-        in_group = candidates.filter(pk__in=group_member_ids(group_lead))
-        if in_group.exists():
-            candidates = in_group
-    return list(manager_loads(candidates))
-
-
-@transaction.atomic
-def staff_dismiss(
-    *,
-    actor: User,
-    user: User,
-    dismissed_on: datetime.date | None = None,
-    handover: Mapping[int, User] | str = SPREAD,
-) -> list[ClientAssignment]:
-    """SPEC §3.6: dismissing a manager hands over every client of their book in one transaction;
-    nothing is left without a manager, and the person is deactivated, never deleted.
-
-    ``handover`` maps client id → new manager, or is ``"spread"``: the group's least loaded
-    members get the clients one by one.
-    """
-    if actor.role != Role.DIRECTOR:
-        raise PermissionDenied(_("Only the director dismisses staff."))
-    if user.pk == actor.pk:
-        raise ValidationError({"user": _("You cannot dismiss yourself.")})
-    if not user.is_active:
-        raise ValidationError({"user": _("%(name)s is already dismissed.") % {"name": user}})
-    dismissed_on = dismissed_on or timezone.localdate()
-    if dismissed_on > timezone.localdate():
-        raise ValidationError({"dismissed_on": _("The date cannot be in the future.")})
-    if User.objects.filter(mentor=user, is_active=True).exists():
-        raise ValidationError(
-            {"user": _("Give %(name)s's group another mentor first.") % {"name": user}}
-        )
-    book = list(Client.objects.select_for_update().filter(manager=user).order_by("pk"))
-    if handover == SPREAD:
-        targets = _spread_targets(user)
-        if book and not targets:
-            raise ValidationError({"handover": _("There is nobody to hand the clients to.")})
-        loads = {t.pk: t.load for t in targets}
-        plan = {}
-        for client in book:
-            target = min(targets, key=lambda t: (loads[t.pk], t.full_name, t.pk))
-            plan[client.pk] = target
-            loads[target.pk] += 1
-    elif isinstance(handover, Mapping):
-        plan = dict(handover)
-        missing = [c.name for c in book if c.pk not in plan]
-        if missing:
-            raise ValidationError(
-                {
-                    "handover": _("Choose a new manager for: %(names)s.")
-                    % {"names": ", ".join(missing[:10])}
-                }
-            )
-        foreign = set(plan) - {c.pk for c in book}
-        if foreign:
-            raise ValidationError({"handover": _("Some clients are not in this manager's book.")})
-    else:
-        raise ValidationError({"handover": _('Give a manager per client or "spread".')})
-    assignments = []
-    for client in book:
-        target = plan[client.pk]
-        if target.pk == user.pk:
-            raise ValidationError({"handover": _("Clients cannot stay with the leaving manager.")})
-        try:
-            assignment = client_reassign(
-                actor=actor,
-                client=client,
-                manager=target,
-                effective_on=dismissed_on,
-                reason=AssignmentReason.DISMISSAL,
-                check_permission=False,
-            )
-        except ValidationError as error:
-            raise rename_error_field(error, "effective_on", "dismissed_on") from None
-        assignments.append(assignment)
-    user.is_active = False
-    user.dismissed_on = dismissed_on
-    save_audited(
-        user, actor=actor, reason=_("dismissed"), update_fields=["is_active", "dismissed_on"]
-    )
-    return assignments
 
 
 @transaction.atomic

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from clients.exports import client_export_build, export_files_purge
 from clients.services import tasks_create_follow_ups, tasks_create_overdue_requests
-from crm.task_support import idempotent_task, iso_date, iso_datetime
+from core.tasks import idempotent_task, iso_date, iso_datetime
 
 
 @idempotent_task()

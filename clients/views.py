@@ -37,7 +37,7 @@ from clients.selectors import (
     tasks_due_for,
 )
 from clients.services import client_request_resolve, task_complete
-from crm.exceptions import Conflict
+from core.errors import Conflict
 from kpi.models import Scope
 from kpi.selectors import kpi_series
 from staff.models import OWNER_ROLES

@@ -25,7 +25,7 @@ from clients.exports import (
 )
 from clients.filters import ClientFilter
 from clients.models import ExportFormat, ExportJob, ExportStatus
-from crm.exceptions import QueueUnavailable
+from core.errors import QueueUnavailable
 
 STATUS_PAGE = "clients/export_status.html"
 CONTENT_TYPES = {

@@ -25,11 +25,11 @@ from clients.api import (
     ReferralViewSet,
     TaskViewSet,
 )
-from crm.api import DetailSerializer, ScopedRateThrottle, with_errors
-from crm.security import lockout_response, otp_required, totp_user_verify
+from core.api import DetailSerializer, ScopedRateThrottle, with_errors
 from kpi.api import KpiSnapshotViewSet, KpiViewSet
 from retention.api import ContractViewSet, LostCaseViewSet
-from staff.api import StaffViewSet
+from staff.two_factor import lockout_response, otp_required, totp_user_verify
+from team.api import StaffViewSet
 
 app_name = "api"
 

@@ -12,7 +12,7 @@ _NAV = (
     ("clients:my", _("My workspace"), {Role.CLIENT_MANAGER, Role.MENTOR, Role.SALES_MANAGER}),
     ("clients:list", _("Clients"), set(Role)),
     ("retention:queue", _("Lost clients"), {Role.DIRECTOR, Role.RETURN_MANAGER}),
-    ("staff:team", _("Team"), {Role.DIRECTOR, Role.MENTOR}),
+    ("team:team", _("Team"), {Role.DIRECTOR, Role.MENTOR}),
 )
 
 

@@ -83,7 +83,7 @@ class SessionLifetimeMiddleware:
 
 
 class OtpRequiredMiddleware:
-    """A user who must confirm the session with a TOTP code (``crm.security.otp_required``) reaches
+    """A user who must confirm the session with a TOTP code (``staff.two_factor.otp_required``) reaches
     only the two-factor pages, logout and the language switch until then: pages redirect to the
     code form (or to enrolment when no authenticator is set up yet), the API answers 403."""
 
@@ -93,7 +93,7 @@ class OtpRequiredMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from crm.security import otp_required, totp_confirmed_device
+        from staff.two_factor import otp_required, totp_confirmed_device
 
         user = request.user
         if (
@@ -139,7 +139,7 @@ class FieldHistoryMiddleware:
 
     Safe methods (GET, HEAD, OPTIONS) change nothing in this project, so they cost no extra
     query; the binding of a changing request is always undone when it ends, so a persistent
-    connection never lends an actor to the next request (see ``crm.field_history``).
+    connection never lends an actor to the next request (see ``core.field_history``).
     """
 
     SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
@@ -148,7 +148,7 @@ class FieldHistoryMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from crm import field_history
+        from core import field_history
 
         if request.method in self.SAFE_METHODS:
             return self.get_response(request)
@@ -162,7 +162,7 @@ class FieldHistoryMiddleware:
             field_history.unbind(binding)
 
     def _source(self, request) -> str:
-        from crm.models import ChangeSource
+        from core.models import ChangeSource
 
         if _is_api(request):
             return ChangeSource.API

@@ -33,7 +33,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     # Django's admin, its default site replaced by one that asks for a TOTP code (RELIABILITY R09).
-    "crm.admin_config.OtpAdminConfig",
+    "staff.admin_config.OtpAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -53,11 +53,13 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "axes",
     "csp",
-    "crm",
+    "core",
     "staff",
     "clients",
     "retention",
     "kpi",
+    "team",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -114,7 +116,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
     # Bounded queries (RELIABILITY R31): a runaway statement, a lock wait or a transaction left
     # open fails instead of holding a worker and its locks. Milliseconds; 0 turns one off.
-    # Background jobs that need longer raise them for their own connection (crm.task_support).
+    # Background jobs that need longer raise them for their own connection (core.tasks).
     DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=30_000)
     DB_LOCK_TIMEOUT_MS = env.int("DB_LOCK_TIMEOUT_MS", default=10_000)
     DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = env.int("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", default=60_000)
@@ -133,18 +135,18 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Security events (RELIABILITY R26) are written through a second connection to the same
 # PostgreSQL database, in autocommit, so that a request whose transaction rolls back still leaves
-# its event (crm.db_routers). SQLite gets no second connection: a second writer would wait on the
+# its event (core.db_routers). SQLite gets no second connection: a second writer would wait on the
 # first one's lock; there the event also goes to the "security" log, which no rollback can undo.
 SECURITY_EVENTS_DB = "security_events"
 if DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
     DATABASES[SECURITY_EVENTS_DB] = copy.deepcopy(DATABASES["default"])
-DATABASE_ROUTERS = ["crm.db_routers.SecurityEventRouter"]
+DATABASE_ROUTERS = ["core.db_routers.SecurityEventRouter"]
 
 AUTH_USER_MODEL = "staff.User"
 # The attempt counter first: a locked-out (username, address) pair is refused before the password
 # is even checked (RELIABILITY R10).
 AUTHENTICATION_BACKENDS = [
-    "crm.security.LoginAttemptsBackend",
+    "staff.two_factor.LoginAttemptsBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -236,7 +238,7 @@ WORKER_PING_TIMEOUT = 1.0
 CELERY_BEAT_SCHEDULE = {
     # SPEC §5: statuses → return window → tasks → KPI snapshots, in that order, under a lock.
     "nightly-chain": {
-        "task": "crm.tasks.nightly_chain_task",
+        "task": "crm.nightly.nightly_chain_task",
         "schedule": crontab(hour=2, minute=0),
     },
     # RELIABILITY R08: the files of client exports are erased once their 48-hour link expires.
@@ -252,20 +254,20 @@ REST_FRAMEWORK = {
     # first would make it a 403). No Basic auth.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token authentication that also names the actor of the field history (R24).
-        "crm.api.TokenAuthentication",
+        "core.api.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Deny by default: authenticated, plus the per-action role gate of each viewset.
-    "DEFAULT_PERMISSION_CLASSES": ["crm.api.RoleAllowed"],
+    "DEFAULT_PERMISSION_CLASSES": ["core.api.RoleAllowed"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     # Page numbers; exact counts up to 100,000 rows, the planner's estimate above (SPEC §9).
-    "DEFAULT_PAGINATION_CLASS": "crm.pagination.ListPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.ListPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "crm.api.exception_handler",
+    "EXCEPTION_HANDLER": "staff.security_events.api_exception_handler",
     # A convenience against runaway scripts, not a security control: fail-open when the cache
     # (Redis) is down. "auth" guards auth/token/ per client IP.
-    "DEFAULT_THROTTLE_CLASSES": ["crm.api.AnonRateThrottle", "crm.api.UserRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["core.api.AnonRateThrottle", "core.api.UserRateThrottle"],
     # "user" leaves room for a telephony integration logging every call of the department.
     "DEFAULT_THROTTLE_RATES": {"anon": "60/min", "user": "600/min", "auth": "10/min"},
     # The client address is the one the last of this many reverse proxies saw; 0 ignores
@@ -321,10 +323,10 @@ AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
-AXES_LOCKOUT_CALLABLE = "crm.security.lockout_response"
+AXES_LOCKOUT_CALLABLE = "staff.two_factor.lockout_response"
 AXES_HTTP_RESPONSE_CODE = 429
 # The address the nearest trusted proxy saw (TRUSTED_PROXIES), never a client-supplied header.
-AXES_CLIENT_IP_CALLABLE = "crm.security.client_ip"
+AXES_CLIENT_IP_CALLABLE = "core.http.client_ip"
 AXES_VERBOSE = False
 
 # Two-factor (TOTP, django-otp; RELIABILITY R09, R13). Directors confirm every login with a code

@@ -5,7 +5,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
 from crm import views
-from crm.forms import LoginForm
+from staff.forms import LoginForm
 
 admin.site.site_header = _("Abonent CRM administration")
 admin.site.site_title = _("Abonent CRM")
@@ -29,6 +29,7 @@ urlpatterns = [
     path("healthz/worker/", views.health_worker, name="health-worker"),
     # clients/urls.py holds /clients/… and the workspace /my/… under one "clients" namespace.
     path("", include("clients.urls")),
+    path("team/", include("team.urls")),
     path("team/", include("staff.urls")),
     path("retention/", include("retention.urls")),
     path("dashboard/", include("kpi.urls")),

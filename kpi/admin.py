@@ -1,7 +1,7 @@
 from django.contrib import admin
 
-from crm.admin_mixins import NoDeleteMixin, ReadOnlyMixin
-from kpi.models import Goal, JobRun, KpiSnapshot
+from core.admin_mixins import NoDeleteMixin, ReadOnlyMixin
+from kpi.models import Goal, KpiSnapshot
 
 
 @admin.register(KpiSnapshot)
@@ -38,12 +38,3 @@ class GoalAdmin(NoDeleteMixin, admin.ModelAdmin):
     )
     list_select_related = ("created_by",)
     raw_id_fields = ("created_by",)
-
-
-@admin.register(JobRun)
-class JobRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    """Which periodic jobs ran for which period, and how they ended: written by the jobs only."""
-
-    list_display = ("job", "period", "outcome", "started_at", "finished_at")
-    list_filter = ("job", "outcome")
-    search_fields = ("period", "task_id")

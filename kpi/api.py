@@ -16,8 +16,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from clients.selectors import group_member_ids
-from crm.api import IdFilter, with_errors
+from core.api import IdFilter, with_errors
 from kpi.models import KpiSnapshot, Scope
 from kpi.selectors import kpi_summary
 from kpi.serializers import (
@@ -29,6 +28,7 @@ from kpi.serializers import (
     KpiSummarySerializer,
 )
 from kpi.tasks import enqueue_kpi_recompute
+from staff.access import group_member_ids
 from staff.models import Role, User
 
 

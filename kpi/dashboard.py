@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from clients.models import TerminationReason
-from clients.selectors import group_member_ids
+from core.dates import months_between
 from kpi.metrics import goal_plan_line, month_first_day, month_number
 from kpi.models import Goal, KpiSnapshot, Scope
 from kpi.selectors import (
@@ -33,6 +33,7 @@ from kpi.selectors import (
     kpi_period_totals,
     kpi_series,
 )
+from staff.access import group_member_ids
 from staff.models import BOOK_ROLES, Role, User
 
 # The period selector: months up to the latest computed one (None: all history).
@@ -438,11 +439,6 @@ def people_rows(
         )
         groups.append(row)
     return groups, managers
-
-
-def months_between(month_from: datetime.date, month_to: datetime.date) -> int:
-    """How many months the range covers, both ends included."""
-    return month_number(month_to) - month_number(month_from) + 1
 
 
 def _group_of(person: dict, known: dict[str, str]) -> str:

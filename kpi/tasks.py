@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import datetime
 import logging
-import uuid
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils.translation import gettext as _
-from kombu.exceptions import OperationalError as BrokerError
-from redis.exceptions import RedisError
 
-from crm.exceptions import QueueUnavailable
-from crm.task_support import background_db_timeouts, idempotent_task, iso_date
+from core.tasks import background_db_timeouts, enqueue_on_commit, idempotent_task, iso_date
 from kpi.services import kpi_snapshots_recompute
 
 logger = logging.getLogger(__name__)
-
-# What sending a task raises when Redis is down or frozen: the broker's error after its publish
-# retry, a socket error, or the result backend giving up its reconnect loop (a RuntimeError).
-SEND_ERRORS = (BrokerError, RedisError, OSError, RuntimeError)
 
 
 @idempotent_task(bind=True)
@@ -49,23 +40,14 @@ def enqueue_kpi_recompute(
     hanging the request."""
     if month_from and month_to and month_from.replace(day=1) > month_to.replace(day=1):
         raise ValidationError({"month_from": _("The first month is after the last month.")})
-    task_id = str(uuid.uuid4())
     kwargs = {
         "month_from": month_from.isoformat() if month_from else None,
         "month_to": month_to.isoformat() if month_to else None,
     }
-
-    def send() -> None:
-        if kpi_recompute_task.app.conf.task_always_eager:
-            kpi_recompute_task.apply_async(kwargs=kwargs, task_id=task_id)
-            return
-        try:
-            kpi_recompute_task.apply_async(kwargs=kwargs, task_id=task_id)
-        except SEND_ERRORS as exc:
-            logger.warning("KPI recompute not queued: %s", exc)
-            raise QueueUnavailable(
-                _("The task queue is unavailable; the figures shown may be stale. Try again later.")
-            ) from exc
-
-    transaction.on_commit(send)
-    return task_id
+    return enqueue_on_commit(
+        kpi_recompute_task.name,
+        kwargs=kwargs,
+        unavailable=_(
+            "The task queue is unavailable; the figures shown may be stale. Try again later."
+        ),
+    )

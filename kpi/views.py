@@ -26,12 +26,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 from kombu.exceptions import OperationalError as BrokerError
 
-from crm.exceptions import QueueUnavailable
+from core.errors import QueueUnavailable
+from core.exports import table_csv, table_xlsx
+from core.tasks import SEND_ERRORS
 from kpi.dashboard import SORT_COLUMNS, dashboard_build, goal_initial, goals_recent, table_page
-from kpi.exports import TABLE_TITLES, TABLES, table_csv, table_xlsx
+from kpi.exports import TABLE_TITLES, TABLES
 from kpi.forms import EXPORT_FORMATS, PERIOD_CHOICES, GoalForm, PeriodForm
 from kpi.services import goal_set
-from kpi.tasks import SEND_ERRORS, enqueue_kpi_recompute, kpi_recompute_task
+from kpi.tasks import enqueue_kpi_recompute, kpi_recompute_task
 from staff.models import Role, SecurityEventKind, User
 from staff.security_events import security_event_record
 

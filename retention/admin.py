@@ -4,7 +4,7 @@ month, return, decline) is a service with its own rules (SPEC §3.3)."""
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from crm.admin_mixins import ReadOnlyMixin
+from core.admin_mixins import ReadOnlyMixin
 from retention.models import LostCase
 
 

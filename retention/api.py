@@ -16,7 +16,7 @@ from rest_framework.response import Response
 
 from clients.models import Contract, ContractKind, TerminationReason
 from clients.selectors import clients_editable_by, visible_through
-from crm.api import IdFilter, InputSerializersMixin, with_errors
+from core.api import IdFilter, InputSerializersMixin, with_errors
 from retention import services
 from retention.models import CaseStatus, LostCase
 from retention.serializers import (

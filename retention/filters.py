@@ -6,8 +6,8 @@ import django_filters
 from django.utils.translation import gettext_lazy as _
 
 from clients.models import TerminationReason
-from crm.api import IdFilter
-from crm.widgets import LongSelect
+from core.api import IdFilter
+from core.widgets import LongSelect
 from retention.models import ACTIVE_CASE_STATUSES, CaseStatus, LostCase
 from retention.selectors import cases_workable_by
 from staff.models import User

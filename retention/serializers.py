@@ -8,9 +8,10 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from clients.models import Client, Contract, ContractKind, TerminationReason
-from clients.selectors import clients_editable_by, staff_visible_to
-from crm.api import ScopedPrimaryKeyRelatedField
+from clients.selectors import clients_editable_by
+from core.api import ScopedPrimaryKeyRelatedField
 from retention.models import LostCase
+from staff.access import staff_visible_to
 from staff.models import User
 
 # Contracts added through the API are paid: free months come only from the return workflow.

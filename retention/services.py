@@ -7,7 +7,6 @@ case: this module is the single home of the rule "terminating the last paid cont
 
 from __future__ import annotations
 
-import calendar
 import datetime
 from decimal import Decimal
 
@@ -31,8 +30,9 @@ from clients.models import (
 )
 from clients.selectors import assignment_on
 from clients.services import client_reassign, rename_error_field
-from crm.audit import record_update, save_audited
-from crm.exceptions import Conflict
+from core.audit import record_update, save_audited
+from core.dates import one_month_period_end
+from core.errors import Conflict
 from retention.models import ACTIVE_CASE_STATUSES, CaseStatus, LostCase
 from staff.models import BOOK_ROLES, Role, User
 
@@ -343,13 +343,6 @@ def lost_case_claim(*, actor: User, case: LostCase) -> LostCase:
     return case
 
 
-def _month_later(day: datetime.date) -> datetime.date:
-    """The last day of a one-calendar-month period starting on ``day``."""
-    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
-    same_day = min(day.day, calendar.monthrange(year, month)[1])
-    return datetime.date(year, month, same_day) - ONE_DAY
-
-
 @transaction.atomic
 def lost_case_start_free_month(
     *, actor: User, case: LostCase, starts_on: datetime.date | None = None
@@ -368,7 +361,7 @@ def lost_case_start_free_month(
         number=f"FM-{case.pk}",
         kind=ContractKind.FREE_MONTH,
         starts_on=starts_on,
-        ends_on=_month_later(starts_on),
+        ends_on=one_month_period_end(starts_on),
         monthly_fee=Decimal("0"),
     )
     _save_contract(contract, actor=actor, reason=_("free month"))

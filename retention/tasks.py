@@ -6,7 +6,7 @@ created is left as it is), so a delivery lost with its worker is redelivered."""
 
 from __future__ import annotations
 
-from crm.task_support import idempotent_task, iso_date
+from core.tasks import idempotent_task, iso_date
 from retention.services import (
     clients_refresh_statuses,
     lost_cases_close_expired,

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from clients.services import interaction_log
-from crm.exceptions import Conflict
+from core.errors import Conflict
 from retention import services
 from retention.filters import IN_WORK, LostCaseFilter
 from retention.forms import AttemptForm, DeclineForm, FreeMonthForm, ReturnForm, add_service_errors

@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from crm.admin_mixins import NoDeleteMixin, ReadOnlyMixin
+from core.admin_mixins import NoDeleteMixin, ReadOnlyMixin
 from staff.models import RecoveryCode, Role, SecurityEvent, SecurityEventKind, User
 from staff.security_events import security_event_on_commit
 

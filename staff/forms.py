@@ -1,84 +1,37 @@
-"""Forms of the team page (SPEC §3.4, §3.6, §6). Each validates and calls one service."""
+"""Project-level forms: sign-in and the two-factor code (SPEC §10).
+
+Failed sign-ins are counted by django-axes (see ``AXES_*`` in settings): the login form itself only
+checks the password, through ``authenticate`` with the request, so the counter sees every try.
+"""
 
 from __future__ import annotations
 
 from django import forms
-from django.utils import timezone
+from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
-from clients.forms import ServiceForm
-from clients.models import Client, ClientRequest
-from clients.selectors import manager_loads
-from clients.services import (
-    SPREAD,
-    client_request_approve_refusal,
-    client_request_reject_refusal,
-    staff_dismiss,
-)
-from staff.models import User
+
+class LoginForm(AuthenticationForm):
+    """Django's login form; the attempt limit is enforced by the authentication backend."""
 
 
-class RefusalApproveForm(ServiceForm):
-    def perform(self, *, actor: User, request: ClientRequest):
-        return client_request_approve_refusal(actor=actor, request=request)
-
-
-class RefusalRejectForm(ServiceForm):
-    comment = forms.CharField(
-        label=_("Comment"),
-        required=False,
-        max_length=90,
-        widget=forms.TextInput(attrs={"placeholder": _("What to do instead")}),
+class OtpCodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code from the authenticator app"),
+        min_length=6,
+        max_length=8,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
     )
 
-    def perform(self, *, actor: User, request: ClientRequest):
-        return client_request_reject_refusal(
-            actor=actor, request=request, comment=self.cleaned_data["comment"]
-        )
 
-
-class TargetChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: User) -> str:
-        return _("%(name)s — %(load)d of %(capacity)d clients") % {
-            "name": obj,
-            "load": obj.load,
-            "capacity": obj.capacity,
-        }
-
-
-class HandoverForm(ServiceForm):
-    """SPEC §3.6: a leaving manager's whole book goes to one colleague or is spread evenly among
-    the group, in one transaction, and the person is dismissed."""
-
-    target = TargetChoiceField(
-        label=_("Hand the clients to"),
-        queryset=User.objects.none(),
-        required=False,
-        empty_label=_("Spread evenly among the group, least loaded first"),
+class RecoveryCodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Recovery code"),
+        max_length=32,
+        help_text=_("One of the ten codes you saved when setting up two-factor sign-in."),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "off", "autofocus": True}
+        ),
     )
-    dismissed_on = forms.DateField(
-        label=_("Last working day"),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        help_text=_("Clients move to their new managers from this day."),
-    )
-    service_fields = {"handover": "target"}
-
-    def __init__(self, *args, leaving: User, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["target"].queryset = manager_loads(
-            User.objects.book_keepers().exclude(pk=leaving.pk)
-        )
-        self.fields["dismissed_on"].initial = timezone.localdate()
-
-    def perform(self, *, actor: User, user: User):
-        target = self.cleaned_data["target"]
-        handover = SPREAD
-        if target is not None:
-            book = Client.objects.filter(manager=user).values_list("pk", flat=True)
-            handover = dict.fromkeys(book, target)
-        return staff_dismiss(
-            actor=actor,
-            user=user,
-            dismissed_on=self.cleaned_data["dismissed_on"],
-            handover=handover,
-        )

@@ -15,7 +15,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, connections, transaction
 from django.utils import timezone
 
-from crm.db_routers import security_events_alias
+from core.db_routers import security_events_alias
+from core.http import client_ip
 from staff.models import SecurityEvent, SecurityEventKind
 
 # Every event is also a log record: on SQLite, where the row shares the request's transaction,
@@ -26,8 +27,6 @@ MAX_DETAIL_TEXT = 300
 
 
 def _address(request) -> str | None:
-    from crm.security import client_ip
-
     if request is None:
         return None
     try:
@@ -52,7 +51,7 @@ def _actor(request, user):
 def security_event_record(
     kind: str, *, request=None, user=None, username: str = "", **details
 ) -> SecurityEvent | None:
-    """Write one security event now, outside the caller's transaction (see ``crm.db_routers``).
+    """Write one security event now, outside the caller's transaction (see ``core.db_routers``).
 
     ``user`` is who acted (default: the request's signed-in user); ``username`` is the name typed
     into a sign-in form. The remaining keyword arguments are the event's details. Never raises: a
@@ -141,3 +140,20 @@ def connect_receivers() -> None:
     user_logged_in.connect(on_user_logged_in, dispatch_uid="security-event-login")
     user_login_failed.connect(on_user_login_failed, dispatch_uid="security-event-login-failed")
     user_locked_out.connect(on_user_locked_out, dispatch_uid="security-event-locked-out")
+
+
+def api_exception_handler(exc, context):
+    """The API's exception handler (``core.api.exception_handler``) that also records every
+    refused call, 401 or 403, as a security event (RELIABILITY R26). The event is written outside
+    the request's transaction, which DRF rolls back on an error under ATOMIC_REQUESTS."""
+    from core.api import exception_handler
+
+    response = exception_handler(exc, context)
+    if response is not None and response.status_code in (401, 403):
+        security_event_record(
+            SecurityEventKind.PERMISSION_DENIED,
+            request=context.get("request"),
+            status=response.status_code,
+            message=str(getattr(exc, "detail", exc))[:MAX_DETAIL_TEXT],
+        )
+    return response

@@ -1,5 +1,5 @@
 """Writes to the staff (SPEC §1, §2 staff). Dismissal hands over a book of clients, so it lives
-in ``clients.services.staff_dismiss``."""
+in ``team.services.staff_dismiss``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from crm.audit import save_audited
+from core.audit import save_audited
 from staff.models import DEFAULT_CAPACITY, Role, SecurityEventKind, User
 from staff.security_events import security_event_on_commit
 

@@ -15,15 +15,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from crm.forms import OtpCodeForm, RecoveryCodeForm
-from crm.security import (
+from staff.forms import OtpCodeForm, RecoveryCodeForm
+from staff.recovery_codes import recovery_codes_issue, recovery_codes_left, recovery_session_verify
+from staff.two_factor import (
     totp_confirmed_device,
     totp_device_for_enrolment,
     totp_enrol_confirm,
     totp_secret,
     totp_session_verify,
 )
-from staff.recovery_codes import recovery_codes_issue, recovery_codes_left, recovery_session_verify
 
 
 def _next_url(request: HttpRequest) -> str:

@@ -127,7 +127,7 @@ def _default_language():
 
 
 # On PostgreSQL security events have a connection of their own (RELIABILITY R26, see
-# crm.db_routers): every test that uses the database may use every alias.
+# core.db_routers): every test that uses the database may use every alias.
 
 
 def pytest_collection_modifyitems(items):

@@ -1,8 +1,8 @@
-"""PostgreSQL: the audit history of this app is append-only (see crm.append_only)."""
+"""PostgreSQL: the audit history of this app is append-only (see core.append_only)."""
 
 from django.db import migrations
 
-from crm.append_only import append_only_history
+from core.append_only import append_only_history
 
 
 class Migration(migrations.Migration):

@@ -1,8 +1,8 @@
-"""PostgreSQL: security events are append-only, like the audit history (see crm.append_only)."""
+"""PostgreSQL: security events are append-only, like the audit history (see core.append_only)."""
 
 from django.db import migrations
 
-from crm.append_only import append_only_history
+from core.append_only import append_only_history
 
 
 class Migration(migrations.Migration):

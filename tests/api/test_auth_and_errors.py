@@ -21,10 +21,10 @@ from clients.serializers import (
     InteractionSerializer,
     ReferralSerializer,
 )
-from crm import api
-from crm.exceptions import Conflict, QueueUnavailable
+from core import api
+from core.errors import Conflict, QueueUnavailable
 from retention.serializers import ContractCreateSerializer, LostCaseReturnSerializer
-from staff.serializers import StaffCreateSerializer
+from team.serializers import StaffCreateSerializer
 from tests.api.conftest import api_client
 
 TOKEN = "/api/v1/auth/token/"

@@ -10,7 +10,7 @@ from django.utils import timezone
 from clients.contact_signals import contact_signals_refresh
 from clients.models import Client, Interaction, InteractionKind, InteractionOutcome
 from clients.services import interaction_log
-from crm.tasks import nightly_chain_run
+from crm.nightly import nightly_chain_run
 from tests.factories import ClientFactory, InteractionFactory
 
 UTC = datetime.UTC

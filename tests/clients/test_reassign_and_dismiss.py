@@ -10,8 +10,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from freezegun import freeze_time
 
 from clients.models import AssignmentReason, Client, ClientAssignment, ClientStatus
-from clients.services import SPREAD, client_reassign, staff_dismiss
+from clients.services import SPREAD, client_reassign
 from staff.models import Role
+from team.services import staff_dismiss
 from tests.factories import ClientFactory, UserFactory
 
 TODAY = datetime.date(2026, 11, 15)

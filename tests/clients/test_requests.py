@@ -22,7 +22,7 @@ from clients.services import (
     refusal_approver,
     request_due_at,
 )
-from crm.exceptions import Conflict
+from core.errors import Conflict
 from staff.models import Role
 from tests.factories import ClientFactory, UserFactory
 

@@ -10,7 +10,7 @@ import redis
 from celery import shared_task
 from django.conf import settings
 
-from crm.task_support import GuardedTask
+from core.tasks import GuardedTask
 
 
 # A lower limit than the project's, to keep the test short: each death costs the pool seconds.

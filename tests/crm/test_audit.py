@@ -10,8 +10,8 @@ from django.utils import translation
 from freezegun import freeze_time
 
 from clients.models import AcquisitionChannel, ClientKind, TerminationReason
-from clients.services import client_create, client_reassign, staff_dismiss
-from crm.audit import record_update, save_audited
+from clients.services import client_create, client_reassign
+from core.audit import record_update, save_audited
 from retention.models import CaseStatus, LostCase
 from retention.services import (
     contract_change_fee,
@@ -23,6 +23,7 @@ from retention.services import (
     lost_case_start_free_month,
     lost_cases_close_expired,
 )
+from team.services import staff_dismiss
 from tests.factories import ClientFactory
 
 D = datetime.date

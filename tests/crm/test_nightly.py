@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
 
 from clients.models import ClientRequest, ClientStatus, ContractKind, RequestStatus, Task, TaskKind
-from crm.tasks import (
+from crm.nightly import (
     NIGHTLY_LOCK_KEY,
     SKIPPED,
     lock_acquire,
@@ -187,7 +187,7 @@ def test_a_run_releases_only_its_own_lock(db):
 
 def test_the_beat_schedule_runs_the_chain_at_two_in_the_night():
     entry = settings.CELERY_BEAT_SCHEDULE["nightly-chain"]
-    assert entry["task"] == nightly_chain_task.name == "crm.tasks.nightly_chain_task"
+    assert entry["task"] == nightly_chain_task.name == "crm.nightly.nightly_chain_task"
     assert (entry["schedule"].hour, entry["schedule"].minute) == ({2}, {0})
 
 

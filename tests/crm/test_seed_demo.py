@@ -29,7 +29,7 @@ from clients.models import (
     RequestStatus,
 )
 from clients.validators import inn_is_valid, validate_kpp
-from crm.demo import DEMO_PASSWORD, demo_kpis
+from demo.generator import DEMO_PASSWORD, demo_kpis
 from kpi.models import Goal, KpiSnapshot, Scope
 from kpi.services import kpi_snapshots_recompute
 from retention.models import CaseStatus, LostCase

@@ -22,7 +22,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 
 from clients.models import ClientStatus, Task
-from crm.tasks import NIGHTLY_LOCK_KEY, SKIPPED
+from crm.nightly import NIGHTLY_LOCK_KEY, SKIPPED
 from kpi.models import KpiSnapshot
 from kpi.tasks import enqueue_kpi_recompute, kpi_recompute_task
 from retention.models import CaseStatus, LostCase
@@ -88,7 +88,7 @@ ENQUEUE_SCRIPT = textwrap.dedent(
     import django
 
     django.setup()
-    from crm.exceptions import QueueUnavailable
+    from core.errors import QueueUnavailable
     from kpi.tasks import enqueue_kpi_recompute
 
     started = time.monotonic()
@@ -278,13 +278,15 @@ def test_a_real_worker_takes_tasks_from_redis_and_writes_the_database(worker, ma
     lock_key = f":1:{NIGHTLY_LOCK_KEY}"  # Django's default key prefix and version
     worker_redis.set(lock_key, 12345, ex=60)
     assert (
-        run_on_worker(sender, log_path, "crm.tasks.nightly_chain_task", today=TODAY.isoformat())
+        run_on_worker(sender, log_path, "crm.nightly.nightly_chain_task", today=TODAY.isoformat())
         == SKIPPED
     )
     assert LostCase.objects.get(pk=expired.pk).status == CaseStatus.OPEN
 
     worker_redis.delete(lock_key)
-    done = run_on_worker(sender, log_path, "crm.tasks.nightly_chain_task", today=TODAY.isoformat())
+    done = run_on_worker(
+        sender, log_path, "crm.nightly.nightly_chain_task", today=TODAY.isoformat()
+    )
     assert done["expired_cases"] == 1
     assert done["follow_ups"] == 1
     assert LostCase.objects.get(pk=expired.pk).closed_on == datetime.date(2026, 10, 30)

@@ -37,17 +37,19 @@ from django.test import override_settings
 from django.utils import timezone
 
 from clients.models import ClientStatus, Task
-from crm.celery import app as celery_app
-from crm.task_support import (
+from core.models import JobOutcome, JobRun
+from core.tasks import (
     MAX_DELIVERIES,
     RETRY_TRANSIENT,
     GuardedTask,
     TaskGaveUp,
     delivery_key,
+    job_run_claim,
+    job_run_finish,
 )
-from crm.tasks import NIGHTLY_JOB, SKIPPED, nightly_chain_task
-from kpi.job_runs import job_run_claim, job_run_finish
-from kpi.models import JobOutcome, JobRun, KpiSnapshot
+from crm.celery import app as celery_app
+from crm.nightly import NIGHTLY_JOB, SKIPPED, nightly_chain_task
+from kpi.models import KpiSnapshot
 from kpi.services import _LOCK_KEY as KPI_LOCK_KEY
 from tests.factories import ClientFactory, ContractFactory
 
@@ -55,7 +57,7 @@ BASE_DIR = Path(settings.BASE_DIR)
 TODAY = datetime.date(2026, 11, 20)
 NIGHT = "2026-11-20T02:00:00+07:00"
 PROJECT_PACKAGES = ("crm", "staff", "clients", "retention", "kpi")
-PROJECT_TASK_MODULES = ("crm.tasks", "clients.tasks", "retention.tasks", "kpi.tasks")
+PROJECT_TASK_MODULES = ("crm.nightly", "clients.tasks", "retention.tasks", "kpi.tasks")
 WAIT_S = 30
 # A worker imports Django and the project first: on a busy 2-core machine that can take a while.
 WORKER_START_S = 90
@@ -316,7 +318,7 @@ def test_a_chain_whose_worker_is_killed_mid_run_is_redelivered_and_writes_once(
             cursor.execute("SELECT pg_advisory_lock(%s)", [KPI_LOCK_KEY])
         try:
             result = worker.sender.send_task(
-                "crm.tasks.nightly_chain_task", kwargs={"today": TODAY.isoformat()}
+                "crm.nightly.nightly_chain_task", kwargs={"today": TODAY.isoformat()}
             )
             first_waiter = _wait_for(_advisory_waiters, what="the chain to reach its KPI step")
             assert Task.objects.filter(client=client).count() == 1
@@ -367,7 +369,7 @@ def test_a_task_that_kills_every_worker_gives_up_after_the_delivery_limit(
     assert int(shared_redis.client().get(attempts_key)) == POISON_MAX_DELIVERIES
     assert "gave up: delivered 2 times, its worker died every time" in sqlite_worker.log()
     # The worker survived the poison and still takes work.
-    assert sqlite_worker.run("crm.tasks.canary_task") == "ok"
+    assert sqlite_worker.run("crm.nightly.canary_task") == "ok"
 
 
 def test_a_message_over_its_delivery_limit_is_dropped_without_running(db, manager):
@@ -459,7 +461,7 @@ def test_every_project_task_is_guarded_and_states_its_redelivery_decision():
         for name, task in celery_app.tasks.items()
         if name.split(".")[0] in PROJECT_PACKAGES
     }
-    assert "crm.tasks.nightly_chain_task" in tasks
+    assert "crm.nightly.nightly_chain_task" in tasks
     assert "kpi.tasks.kpi_recompute_task" in tasks
     for name, task in tasks.items():
         assert isinstance(task, GuardedTask), name
@@ -556,7 +558,7 @@ def test_two_beats_claiming_one_night_at_once_get_one_row(transactional_db):
 @pytest.mark.fault
 @needs_redis_server
 def test_a_worker_consumes_again_after_redis_restarts(db, shared_redis, sqlite_worker):
-    assert sqlite_worker.run("crm.tasks.canary_task") == "ok"
+    assert sqlite_worker.run("crm.nightly.canary_task") == "ok"
 
     shared_redis.shut_down()
     time.sleep(1)
@@ -565,7 +567,7 @@ def test_a_worker_consumes_again_after_redis_restarts(db, shared_redis, sqlite_w
     started = time.monotonic()
     sender = _sender(shared_redis.url)
     try:
-        assert sender.send_task("crm.tasks.canary_task").get(timeout=WAIT_S) == "ok"
+        assert sender.send_task("crm.nightly.canary_task").get(timeout=WAIT_S) == "ok"
     except Exception:
         print(sqlite_worker.log()[-5000:])
         raise

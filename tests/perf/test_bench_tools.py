@@ -10,7 +10,7 @@ from bench.run import percentile
 
 
 def test_server_timing_reports_django_time_and_queries(client, manager, settings):
-    settings.MIDDLEWARE = ["crm.middleware_bench.ServerTimingMiddleware", *settings.MIDDLEWARE]
+    settings.MIDDLEWARE = ["bench.middleware.ServerTimingMiddleware", *settings.MIDDLEWARE]
     client.force_login(manager)
 
     response = client.get("/healthz/")

@@ -7,7 +7,7 @@ import re
 import pytest
 from django import forms
 
-from crm.widgets import LongSelect
+from core.widgets import LongSelect
 
 CHOICES = [("", "All"), (1, "Анна <A&B>"), (2, "Борис"), ("Группа", [(3, "Вера")])]
 

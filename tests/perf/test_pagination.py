@@ -6,8 +6,8 @@ import pytest
 
 from clients.models import Interaction
 from clients.selectors import clients_visible_to, visible_through
-from crm import pagination
-from crm.pagination import BoundedCountPaginator, planner_rows
+from core import pagination
+from core.pagination import BoundedCountPaginator, planner_rows
 from tests.conftest import on_postgres, requires_postgres
 from tests.factories import ClientFactory, InteractionFactory
 

@@ -14,7 +14,7 @@ from django.db import connection
 from django.test import Client
 from django.utils.translation import gettext
 
-from crm.exceptions import Conflict
+from core.errors import Conflict
 from retention.models import CaseStatus, LostCase
 from retention.services import lost_case_claim
 from staff.models import Role

@@ -12,7 +12,7 @@ from freezegun import freeze_time
 
 from clients.models import ClientStatus, Contract, ContractKind, TerminationReason
 from clients.services import client_reassign
-from crm.exceptions import Conflict
+from core.errors import Conflict
 from retention.models import CaseStatus, LostCase
 from retention.services import (
     clients_refresh_statuses,

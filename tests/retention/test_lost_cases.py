@@ -22,7 +22,7 @@ from clients.models import (
     ContractKind,
     TerminationReason,
 )
-from crm.exceptions import Conflict
+from core.errors import Conflict
 from retention.models import CaseStatus, LostCase
 from retention.selectors import lost_cases_queue, return_candidates
 from retention.services import (

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from kpi.exports import FORMULA_TRIGGERS, TEXT, Column, table_csv, table_xlsx
+from core.exports import FORMULA_TRIGGERS, TEXT, Column, table_csv, table_xlsx
 from kpi.services import kpi_snapshots_recompute
 from tests.security.conftest import ROLES, login
 

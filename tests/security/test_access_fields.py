@@ -12,9 +12,9 @@ from rest_framework import serializers
 import clients.serializers
 import kpi.serializers
 import retention.serializers
-import staff.serializers
+import team.serializers
 from clients.models import Client, ClientRequest, Interaction, Referral
-from crm.api import ScopedPrimaryKeyRelatedField
+from core.api import ScopedPrimaryKeyRelatedField
 from staff.models import User
 from tests.factories import make_inn
 from tests.security.conftest import login
@@ -178,7 +178,7 @@ def test_each_output_serializer_keeps_its_protected_fields_read_only():
 
 
 def _serializer_classes():
-    for module in (clients.serializers, retention.serializers, staff.serializers, kpi.serializers):
+    for module in (clients.serializers, retention.serializers, team.serializers, kpi.serializers):
         for _name, value in inspect.getmembers(module, inspect.isclass):
             if (
                 issubclass(value, serializers.BaseSerializer)

@@ -14,7 +14,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from clients.models import Client, ClientRequest, Contract, Interaction, Referral
-from crm.api import RoleAllowed
+from core.api import RoleAllowed
 from retention.models import LostCase
 from staff.models import User
 from tests.factories import make_inn
@@ -91,10 +91,10 @@ def test_a_deactivated_users_token_is_refused_and_no_new_token_is_issued(world):
 
 def test_api_settings_deny_by_default_without_basic_auth():
     api = settings.REST_FRAMEWORK
-    assert api["DEFAULT_PERMISSION_CLASSES"] == ["crm.api.RoleAllowed"]
+    assert api["DEFAULT_PERMISSION_CLASSES"] == ["core.api.RoleAllowed"]
     assert api["DEFAULT_AUTHENTICATION_CLASSES"] == [
         # DRF's token check, which also names the actor of the field history (R24).
-        "crm.api.TokenAuthentication",
+        "core.api.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ]
 

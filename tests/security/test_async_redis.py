@@ -25,7 +25,7 @@ from django.test import override_settings
 
 from clients.models import Client, Interaction, Task
 from crm.celery import app as celery_app
-from crm.tasks import nightly_chain_task
+from crm.nightly import nightly_chain_task
 from kpi.models import KpiSnapshot
 from kpi.tasks import enqueue_kpi_recompute, kpi_recompute_task
 from retention.models import LostCase
@@ -218,7 +218,7 @@ def test_the_web_tier_keeps_working_when_redis_fails(
 def test_enqueue_raises_queue_unavailable_fast_when_redis_is_frozen(
     transactional_db, private_redis
 ):
-    from crm.exceptions import QueueUnavailable
+    from core.errors import QueueUnavailable
 
     with wired_to(private_redis):
         private_redis.freeze()

@@ -12,7 +12,7 @@ from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 
 from clients.models import Client, ClientRequest
-from crm.audit import record_update
+from core.audit import record_update
 from retention.models import LostCase
 from tests.conftest import requires_postgres
 from tests.factories import ClientFactory, ContractFactory

@@ -236,7 +236,7 @@ def test_a_statement_over_the_timeout_fails_fast_instead_of_hanging(db):
 @requires_postgres
 @pytest.mark.postgres
 def test_background_jobs_get_longer_timeouts_and_give_them_back(db):
-    from crm.task_support import background_db_timeouts
+    from core.tasks import background_db_timeouts
 
     def current() -> str:
         with connection.cursor() as cursor:

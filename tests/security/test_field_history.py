@@ -22,10 +22,10 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from clients.models import Client, ClientStatus, Contract, TerminationReason
-from crm import field_history
-from crm.field_history import TRACKED_FIELDS, acting_as
-from crm.models import ChangeSource, FieldChange
-from crm.tasks import nightly_chain_task
+from core import field_history
+from core.field_history import TRACKED_FIELDS, acting_as
+from core.models import ChangeSource, FieldChange
+from crm.nightly import nightly_chain_task
 from retention.models import CaseStatus
 from staff.models import Role, User
 from tests.conftest import PASSWORD, requires_postgres

@@ -274,11 +274,11 @@ def test_the_only_sign_in_endpoints_are_the_documented_ones():
     assert schemes == {"tokenAuth", "cookieAuth"}
     assert set(schema["components"]["securitySchemes"]) == {"tokenAuth", "cookieAuth"}
     assert settings.AUTHENTICATION_BACKENDS == [
-        "crm.security.LoginAttemptsBackend",
+        "staff.two_factor.LoginAttemptsBackend",
         "django.contrib.auth.backends.ModelBackend",
     ]
     assert settings.REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] == [
         # DRF's token check, which also names the actor of the field history (R24).
-        "crm.api.TokenAuthentication",
+        "core.api.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ]

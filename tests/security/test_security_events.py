@@ -264,7 +264,7 @@ def test_the_event_table_is_append_only(manager):
     security_event_record(SecurityEventKind.LOGIN_FAILED, username="manager")
     from django.db import DatabaseError, connections
 
-    from crm.db_routers import security_events_alias
+    from core.db_routers import security_events_alias
 
     events = connections[security_events_alias()]
     for statement in (

@@ -129,7 +129,7 @@ def test_the_director_narrows_the_team_to_one_group(
 
 
 def test_a_large_team_is_shown_a_page_at_a_time(client, director, mentor, monkeypatch):
-    monkeypatch.setattr("staff.views.MEMBERS_PER_PAGE", 2)
+    monkeypatch.setattr("team.views.MEMBERS_PER_PAGE", 2)
     for n in range(3):
         UserFactory(username=f"cm{n}", full_name=f"Менеджер {n}", mentor=mentor)
     client.force_login(director)

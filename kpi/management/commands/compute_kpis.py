@@ -8,7 +8,7 @@ import time
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from crm.task_support import background_db_timeouts
+from core.tasks import background_db_timeouts
 from kpi.services import kpi_snapshots_recompute
 
 

@@ -1,0 +1,220 @@
+"""What every API endpoint shares: the one exception handler, role permissions, request-scoped
+foreign keys and fail-open throttles (SPEC §7, STYLE "API").
+
+Errors keep one shape: 400 ``{field: [messages]}``, 401/403/404/409/429 ``{"detail": message}``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Callable
+
+import django_filters
+from django import forms
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from django.db.models import Model, QuerySet
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from redis.exceptions import RedisError
+from rest_framework import authentication, exceptions, serializers, status, throttling
+from rest_framework.permissions import BasePermission
+from rest_framework.settings import api_settings
+
+from core.errors import Conflict, QueueUnavailable
+
+logger = logging.getLogger(__name__)
+
+
+class ConflictError(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = _("The action conflicts with the current state. Reload and try again.")
+    default_code = "conflict"
+
+
+class ServiceUnavailableError(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = _("The task queue is unavailable. Try again later.")
+    default_code = "queue_unavailable"
+
+
+def _validation_detail(exc: DjangoValidationError) -> dict[str, list[str]]:
+    if hasattr(exc, "error_dict"):
+        return {
+            api_settings.NON_FIELD_ERRORS_KEY if field == "__all__" else field: messages
+            for field, messages in exc.message_dict.items()
+        }
+    return {api_settings.NON_FIELD_ERRORS_KEY: exc.messages}
+
+
+def exception_handler(exc, context):
+    """DRF's handler, taught the domain's exceptions: a service's ``ValidationError`` is a 400 with
+    field messages, ``Conflict`` a 409, and an ``IntegrityError`` (a database constraint that
+    caught a concurrent write) a 409 instead of a 500; ``QueueUnavailable`` (Redis down) a 503. ``PermissionDenied`` and ``Http404`` are
+    DRF's own 403 and 404."""
+    # Imported here: DRF reads this module's permission class while ``rest_framework.views``
+    # itself is still being imported.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(detail=_validation_detail(exc))
+    elif isinstance(exc, Conflict):
+        exc = ConflictError(exc.message)
+    elif isinstance(exc, QueueUnavailable):
+        exc = ServiceUnavailableError(exc.message)
+    elif isinstance(exc, IntegrityError):
+        logger.warning("API write refused by a database constraint: %s", exc)
+        exc = ConflictError()
+    return drf_exception_handler(exc, context)
+
+
+# --- permissions ----------------------------------------------------------------------------
+
+
+class RoleAllowed(BasePermission):
+    """Role gate per action, read from the view's ``action_roles``: ``{action: (roles…)}``.
+
+    Actions not named there are open to every authenticated user; what they see is then decided by
+    the queryset (``clients_visible_to``) and by the service. A role refused here gets 403 whatever
+    the object id, so the answer never tells whether the object exists."""
+
+    message = _("Your role cannot do this.")
+
+    def has_permission(self, request, view) -> bool:
+        if not (request.user and request.user.is_authenticated):
+            return False
+        roles = getattr(view, "action_roles", {}).get(getattr(view, "action", None))
+        return roles is None or request.user.role in roles
+
+
+class InputSerializersMixin:
+    # Lets OPTIONS and the browsable API's forms describe what a write accepts: on the list and
+    # detail routes a POST or PATCH is described by ``input_serializer_classes[method]`` (the
+    # views' own ``create``/``partial_update`` validate with the same classes). A comment, not a
+    # docstring: the schema would show a docstring as every operation's description.
+
+    input_serializer_classes: dict = {}
+    _CRUD_ACTIONS = frozenset({"list", "create", "retrieve", "partial_update", "metadata"})
+
+    def get_serializer_class(self):
+        request = getattr(self, "request", None)
+        if request is not None and self.action in self._CRUD_ACTIONS:
+            return self.input_serializer_classes.get(request.method, self.serializer_class)
+        return self.serializer_class
+
+
+# --- request-scoped foreign keys (RELIABILITY R05) ------------------------------------------
+
+
+class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    """A foreign key whose choices are what the caller may use: ``scope(user)`` is evaluated per
+    request. An id outside it is a 400 "object does not exist", exactly like a missing id, and the
+    browsable API and OPTIONS never list anyone else's objects."""
+
+    def __init__(self, *, model: type[Model], scope: Callable[..., QuerySet], **kwargs):
+        self.scope = scope
+        # The empty queryset only tells the schema generator which model the id belongs to.
+        super().__init__(queryset=model._default_manager.none(), **kwargs)
+
+    def get_queryset(self) -> QuerySet:
+        request = self.context.get("request")
+        if request is None:
+            return self.queryset.none()
+        return self.scope(request.user)
+
+
+# --- filters --------------------------------------------------------------------------------
+
+MAX_ID = 2**63 - 1
+
+
+class IdFilter(django_filters.NumberFilter):
+    """An object id in a query string: a whole number the database can hold, or a 400."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 0)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
+class _UtcDateTimeField(django_filters.fields.IsoDateTimeField):
+    def to_python(self, value):
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        # PostgreSQL takes offsets up to ±15:59 only; ISO 8601 allows more.
+        try:
+            return moment.astimezone(datetime.UTC)
+        except OverflowError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class MomentFilter(django_filters.IsoDateTimeFilter):
+    """An ISO 8601 timestamp in a query string, compared in UTC."""
+
+    field_class = _UtcDateTimeField
+
+
+# --- throttles (RELIABILITY R23) ------------------------------------------------------------
+
+
+class _FailOpen:
+    """Throttling is a convenience against runaway clients, not a security control: when the cache
+    (Redis) is down, requests are let through rather than failed."""
+
+    def allow_request(self, request, view) -> bool:
+        try:
+            return super().allow_request(request, view)
+        except (RedisError, OSError):
+            logger.warning("Throttle cache unavailable; request allowed.")
+            return True
+
+
+class UserRateThrottle(_FailOpen, throttling.UserRateThrottle):
+    pass
+
+
+class AnonRateThrottle(_FailOpen, throttling.AnonRateThrottle):
+    pass
+
+
+class ScopedRateThrottle(_FailOpen, throttling.ScopedRateThrottle):
+    pass
+
+
+# --- schema helpers -------------------------------------------------------------------------
+
+DetailSerializer = inline_serializer("Detail", fields={"detail": serializers.CharField()})
+
+ERROR_RESPONSES = {
+    400: OpenApiResponse(
+        OpenApiTypes.OBJECT, description=_("Invalid input: messages per field name.")
+    ),
+    403: OpenApiResponse(DetailSerializer, description=_("Not allowed for your role.")),
+    404: OpenApiResponse(DetailSerializer, description=_("No such object among yours.")),
+    409: OpenApiResponse(DetailSerializer, description=_("Conflicts with the current state.")),
+    503: OpenApiResponse(DetailSerializer, description=_("The task queue is unavailable.")),
+}
+
+
+def with_errors(responses: dict, *codes: int) -> dict:
+    """``responses`` plus the standard error responses ``codes`` (400, 403, 404, 409)."""
+    return {**responses, **{code: ERROR_RESPONSES[code] for code in codes}}
+
+
+class TokenAuthentication(authentication.TokenAuthentication):
+    """DRF's token check, which also names the caller as the actor of the field history
+    (RELIABILITY R24): DRF authenticates inside the view, after the middleware bound the
+    request with no one signed in."""
+
+    def authenticate(self, request):
+        from core import field_history
+
+        result = super().authenticate(request)
+        if result is not None:
+            field_history.rebind_actor(result[0].pk)
+        return result

@@ -1,7 +1,0 @@
-"""Django's admin app with the project's admin site as its default site (RELIABILITY R09)."""
-
-from django.contrib.admin.apps import AdminConfig
-
-
-class OtpAdminConfig(AdminConfig):
-    default_site = "crm.security.OtpAdminSite"
