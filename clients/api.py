@@ -50,9 +50,7 @@ from clients.serializers import (
     TaskSerializer,
 )
 from core.api import IdFilter, InputSerializersMixin, MomentFilter, with_errors
-from staff.models import Role
-
-CLIENT_CREATORS = (Role.DIRECTOR, Role.MENTOR, Role.CLIENT_MANAGER, Role.SALES_MANAGER)
+from staff.models import Capability, Role
 
 
 def _fake(view) -> bool:
@@ -94,11 +92,11 @@ class ClientViewSet(
     serializer_class = ClientSerializer
     input_serializer_classes = {"POST": ClientCreateSerializer, "PATCH": ClientUpdateSerializer}
     filterset_class = ClientApiFilter
-    action_roles = {
-        "create": CLIENT_CREATORS,
-        # A sales manager hands their own won client over (SPEC §3.1); the service checks the
-        # object: a mentor only within the group, a sales manager only their own clients.
-        "reassign": (Role.DIRECTOR, Role.MENTOR, Role.SALES_MANAGER),
+    action_capabilities = {
+        "create": Capability.CLIENT_CREATE,
+        # The service checks the object: a mentor only within the group, a sales manager only
+        # their own won clients (SPEC §3.1).
+        "reassign": Capability.CLIENT_REASSIGN,
     }
 
     def get_queryset(self):

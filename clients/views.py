@@ -2,7 +2,6 @@
 
 import datetime
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -31,15 +30,11 @@ from clients.selectors import (
     clients_with_current_fee,
     clients_with_workspace_signals,
     contacts_planned,
-    manager_book_figures,
-    referrals_recorded,
     requests_overdue,
     tasks_due_for,
 )
 from clients.services import client_request_resolve, task_complete
 from core.errors import Conflict
-from kpi.models import Scope
-from kpi.selectors import kpi_series
 from staff.models import OWNER_ROLES
 
 CLIENTS_PER_PAGE = 50
@@ -90,7 +85,6 @@ def my_workspace(request: HttpRequest) -> HttpResponse:
     if request.htmx and not request.htmx.boosted:
         return render(request, f"{MY}#book", context)
     context |= _workspace_today(request.user, book, now=now)
-    context |= _workspace_kpis(request.user, today=timezone.localtime(now).date())
     return render(request, MY, context)
 
 
@@ -121,55 +115,6 @@ def _workspace_today(user, book, *, now: datetime.datetime) -> dict:
         "overdue_requests": requests_overdue(book, now=now)[:TODAY_SHOWN],
         "at_risk": clients_at_risk(book, now=now)[:TODAY_SHOWN],
     }
-
-
-def _month_shift(month: datetime.date, months: int) -> datetime.date:
-    years, index = divmod(month.month - 1 + months, 12)
-    return datetime.date(month.year + years, index + 1, 1)
-
-
-def _workspace_kpis(user, *, today: datetime.date) -> dict:
-    """The manager's live book figures, and their SPEC §4 figures from the stored snapshots: the
-    latest computed month, the 12 months ending with it, and the book growth over those 12
-    months (base_end now against base_end a year earlier; no snapshot row reads as zero)."""
-    month = today.replace(day=1)
-    rows = {
-        row.month: row
-        for row in kpi_series(
-            scope=Scope.MANAGER,
-            scope_id=user.pk,
-            month_from=_month_shift(month, -24),
-            month_to=month,
-        )
-    }
-    latest = rows[max(rows)] if rows else None
-    figures = manager_book_figures(user, today=today)
-    kpis = {
-        "book": figures,
-        "capacity": user.capacity,
-        "load_pct": _percent(figures["served"], user.capacity),
-        "cadence_pct": _percent(figures["in_time"], figures["active"]),
-        "cadence_days": settings.CONTACT_CADENCE_DAYS,
-        "referrals_recorded": referrals_recorded(user, since=month),
-        "snapshot": latest,
-    }
-    if latest is not None:
-        year = [rows.get(_month_shift(latest.month, -i)) for i in range(12)]
-        year_ago = rows.get(_month_shift(latest.month, -12))
-        base_then = year_ago.base_end if year_ago else 0
-        kpis |= {
-            "churn_pct": latest.annual_churn_rate * 100,
-            "churned_12m": sum(row.churned for row in year if row),
-            "referrals_12m": sum(row.new_referral for row in year if row),
-            "base_then": base_then,
-            "growth": latest.base_end - base_then,
-            "growth_pct": _percent(latest.base_end - base_then, base_then),
-        }
-    return {"kpi": kpis}
-
-
-def _percent(part: int, whole: int) -> float | None:
-    return part * 100 / whole if whole else None
 
 
 # --- the client card /clients/<id>/ (SPEC §6) --------------------------------------------------

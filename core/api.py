@@ -74,19 +74,21 @@ def exception_handler(exc, context):
 
 
 class RoleAllowed(BasePermission):
-    """Role gate per action, read from the view's ``action_roles``: ``{action: (roles…)}``.
+    """Capability gate per action, read from the view's ``action_capabilities``:
+    ``{action: capability}``, asked of ``request.user.can`` (the role's capability set, defined
+    once next to the role).
 
     Actions not named there are open to every authenticated user; what they see is then decided by
-    the queryset (``clients_visible_to``) and by the service. A role refused here gets 403 whatever
-    the object id, so the answer never tells whether the object exists."""
+    the queryset (the app's ``access`` module) and by the service. A role refused here gets 403
+    whatever the object id, so the answer never tells whether the object exists."""
 
     message = _("Your role cannot do this.")
 
     def has_permission(self, request, view) -> bool:
         if not (request.user and request.user.is_authenticated):
             return False
-        roles = getattr(view, "action_roles", {}).get(getattr(view, "action", None))
-        return roles is None or request.user.role in roles
+        capability = getattr(view, "action_capabilities", {}).get(getattr(view, "action", None))
+        return capability is None or request.user.can(capability)
 
 
 class InputSerializersMixin:

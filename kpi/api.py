@@ -29,7 +29,7 @@ from kpi.serializers import (
 )
 from kpi.tasks import enqueue_kpi_recompute
 from staff.access import group_member_ids
-from staff.models import Role, User
+from staff.models import Capability, Role, User
 
 
 def kpi_snapshots_visible_to(user: User) -> QuerySet[KpiSnapshot]:
@@ -84,7 +84,10 @@ class KpiSnapshotViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 class KpiViewSet(viewsets.GenericViewSet):
     """The department's headline figures and the recompute button: the director's."""
 
-    action_roles = {"summary": (Role.DIRECTOR,), "recompute": (Role.DIRECTOR,)}
+    action_capabilities = {
+        "summary": Capability.KPI_DEPARTMENT,
+        "recompute": Capability.KPI_DEPARTMENT,
+    }
     serializer_class = KpiSummarySerializer
     pagination_class = None
     filter_backends: list = []

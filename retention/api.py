@@ -30,12 +30,10 @@ from retention.serializers import (
     LostCaseSerializer,
     StartFreeMonthSerializer,
 )
-from staff.models import Role
+from staff.models import Capability
 
 # Who signs, changes and ends contracts. A return manager brings a client back through the
 # return workflow, not by adding a contract.
-CONTRACT_WRITERS = (Role.DIRECTOR, Role.MENTOR, Role.CLIENT_MANAGER, Role.SALES_MANAGER)
-CASE_WORKERS = (Role.RETURN_MANAGER, Role.DIRECTOR)
 
 
 def _fake(view) -> bool:
@@ -72,10 +70,10 @@ class ContractViewSet(
     serializer_class = ContractSerializer
     input_serializer_classes = {"POST": ContractCreateSerializer}
     filterset_class = ContractFilter
-    action_roles = {
-        "create": CONTRACT_WRITERS,
-        "terminate": CONTRACT_WRITERS,
-        "change_fee": CONTRACT_WRITERS,
+    action_capabilities = {
+        "create": Capability.CONTRACT_WRITE,
+        "terminate": Capability.CONTRACT_WRITE,
+        "change_fee": Capability.CONTRACT_WRITE,
     }
 
     def get_queryset(self):
@@ -161,11 +159,11 @@ class LostCaseFilter(django_filters.FilterSet):
 class LostCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = LostCaseSerializer
     filterset_class = LostCaseFilter
-    action_roles = {
-        "claim": CASE_WORKERS,
-        "start_free_month": CASE_WORKERS,
-        "return_client": CASE_WORKERS,
-        "decline": CASE_WORKERS,
+    action_capabilities = {
+        "claim": Capability.CASE_WORK,
+        "start_free_month": Capability.CASE_WORK,
+        "return_client": Capability.CASE_WORK,
+        "decline": Capability.CASE_WORK,
     }
 
     def get_queryset(self):

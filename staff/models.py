@@ -22,6 +22,71 @@ class Role(models.TextChoices):
     SALES_MANAGER = "sales_manager", _("Sales manager")
 
 
+class Capability(models.TextChoices):
+    """What a role may do, whatever the object; which objects it may do it to is the business of
+    each app's ``access`` module. Pages, API gates, template flags and services all ask
+    ``User.can`` (STYLE: one home per rule)."""
+
+    CLIENT_CREATE = "client_create", _("Create clients")
+    CLIENT_REASSIGN = "client_reassign", _("Reassign clients")
+    CLIENT_EXPORT = "client_export", _("Export the client list")
+    CONTRACT_WRITE = "contract_write", _("Sign, change and terminate contracts")
+    KEEP_BOOK = "keep_book", _("Keep a book of clients (the workspace)")
+    CASE_WORK = "case_work", _("Work the lost-client queue")
+    CASES_OVERSEE = "cases_oversee", _("Oversee every lost-client case")
+    TEAM_LEAD = "team_lead", _("Lead a team (the team page, refusal decisions)")
+    STAFF_MANAGE = "staff_manage", _("Hire and dismiss staff")
+    KPI_VIEW = "kpi_view", _("See the KPI dashboard")
+    KPI_DEPARTMENT = "kpi_department", _("See and recompute the department's KPIs")
+
+
+ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
+    Role.DIRECTOR: frozenset(
+        {
+            Capability.CLIENT_CREATE,
+            Capability.CLIENT_REASSIGN,
+            Capability.CLIENT_EXPORT,
+            Capability.CONTRACT_WRITE,
+            Capability.CASE_WORK,
+            Capability.CASES_OVERSEE,
+            Capability.TEAM_LEAD,
+            Capability.STAFF_MANAGE,
+            Capability.KPI_VIEW,
+            Capability.KPI_DEPARTMENT,
+        }
+    ),
+    Role.MENTOR: frozenset(
+        {
+            Capability.CLIENT_CREATE,
+            Capability.CLIENT_REASSIGN,
+            Capability.CLIENT_EXPORT,
+            Capability.CONTRACT_WRITE,
+            Capability.KEEP_BOOK,
+            Capability.TEAM_LEAD,
+            Capability.KPI_VIEW,
+        }
+    ),
+    Role.CLIENT_MANAGER: frozenset(
+        {Capability.CLIENT_CREATE, Capability.CONTRACT_WRITE, Capability.KEEP_BOOK}
+    ),
+    # A sales manager hands their own won client over (SPEC §3.1): a reassignment.
+    Role.SALES_MANAGER: frozenset(
+        {
+            Capability.CLIENT_CREATE,
+            Capability.CLIENT_REASSIGN,
+            Capability.CONTRACT_WRITE,
+            Capability.KEEP_BOOK,
+        }
+    ),
+    Role.RETURN_MANAGER: frozenset({Capability.CASE_WORK}),
+}
+
+
+def roles_that_can(capability: str) -> tuple[str, ...]:
+    """The roles holding ``capability``, in the order of ``Role``."""
+    return tuple(role for role in Role.values if capability in ROLE_CAPABILITIES[role])
+
+
 # Roles whose holders keep a book of clients (SPEC §1: a mentor "can own clients too"; a sales
 # manager owns a won client until the handover).
 OWNER_ROLES = (Role.CLIENT_MANAGER, Role.MENTOR, Role.SALES_MANAGER)
@@ -95,6 +160,15 @@ class User(AbstractUser):
 
     def is_trainee(self, on: datetime.date) -> bool:
         return self.ramp_until is not None and on <= self.ramp_until
+
+    def can(self, capability: str) -> bool:
+        """Whether this person's role holds ``capability`` (``ROLE_CAPABILITIES``); nobody who is
+        signed out or dismissed holds any."""
+        return bool(
+            self.is_authenticated
+            and self.is_active
+            and capability in ROLE_CAPABILITIES.get(self.role, ())
+        )
 
     @property
     def is_director(self) -> bool:

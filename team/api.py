@@ -15,7 +15,7 @@ from rest_framework.response import Response
 
 from core.api import IdFilter, InputSerializersMixin, with_errors
 from staff.access import staff_visible_to
-from staff.models import Role, User
+from staff.models import Capability, Role, User
 from staff.services import staff_create
 from team.serializers import StaffCreateSerializer, StaffDismissSerializer, StaffSerializer
 from team.services import staff_dismiss
@@ -48,7 +48,10 @@ class StaffViewSet(InputSerializersMixin, mixins.ListModelMixin, viewsets.Generi
     serializer_class = StaffSerializer
     input_serializer_classes = {"POST": StaffCreateSerializer}
     filterset_class = StaffFilter
-    action_roles = {"create": (Role.DIRECTOR,), "dismiss": (Role.DIRECTOR,)}
+    action_capabilities = {
+        "create": Capability.STAFF_MANAGE,
+        "dismiss": Capability.STAFF_MANAGE,
+    }
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
