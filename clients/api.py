@@ -16,6 +16,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from clients import services
+from clients.access import clients_editable_by, clients_visible_to, visible_through
 from clients.filters import ClientFilter
 from clients.models import (
     Client,
@@ -30,13 +31,7 @@ from clients.models import (
     Task,
     TaskKind,
 )
-from clients.selectors import (
-    clients_editable_by,
-    clients_filter_at_risk,
-    clients_visible_to,
-    clients_with_risk,
-    visible_through,
-)
+from clients.selectors import clients_filter_at_risk, clients_with_risk
 from clients.serializers import (
     ClientCreateSerializer,
     ClientReassignSerializer,

@@ -18,9 +18,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from clients.access import clients_visible_to
 from clients.filters import ClientFilter
 from clients.models import ExportFormat, ExportJob, ExportStatus
-from clients.selectors import clients_visible_to, clients_with_current_fee
+from clients.selectors import clients_with_current_fee
 from core.exports import MONEY, TEXT, Column, table_csv, table_xlsx
 from core.tasks import TASK_HARD_LIMIT, enqueue_on_commit
 from staff.models import Role, SecurityEventKind, User

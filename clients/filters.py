@@ -8,8 +8,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from clients.access import clients_visible_to
 from clients.models import AcquisitionChannel, ClientKind, ClientStatus
-from clients.selectors import clients_visible_to, contact_cadence_cutoff
+from clients.selectors import contact_cadence_cutoff
 from core.widgets import LongSelect
 from staff.models import User
 

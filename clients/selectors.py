@@ -26,6 +26,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from clients.access import clients_editable_by, clients_visible_to
 from clients.models import (
     OPEN_REQUEST_STATUSES,
     Client,
@@ -39,75 +40,7 @@ from clients.models import (
     RequestStatus,
     Task,
 )
-from staff.access import group_member_ids
 from staff.models import Role, User
-
-
-def clients_visible_to(user: User) -> QuerySet[Client]:
-    """Clients ``user`` may read.
-
-    - director: every client;
-    - mentor: own clients and the clients of their group's managers;
-    - client manager, sales manager: own clients;
-    - return manager: clients with a case in the lost pool, and clients of cases they claimed.
-    """
-    clients = Client.objects.all()
-    if not user.is_authenticated or not user.is_active:
-        return clients.none()
-    if user.role == Role.DIRECTOR:
-        return clients
-    if user.role == Role.MENTOR:
-        return clients.filter(manager__in=group_member_ids(user))
-    if user.role in (Role.CLIENT_MANAGER, Role.SALES_MANAGER):
-        return clients.filter(manager=user)
-    if user.role == Role.RETURN_MANAGER:
-        # Imported here: retention depends on clients, not the other way round.
-        from retention.models import ACTIVE_CASE_STATUSES, LostCase
-
-        cases = LostCase.objects.filter(client=OuterRef("pk"))
-        return clients.filter(
-            Exists(cases.filter(status__in=ACTIVE_CASE_STATUSES))
-            | Exists(cases.filter(return_manager=user))
-        )
-    return clients.none()
-
-
-# Roles whose visible clients are their own book or their group's books.
-BOUNDED_SCOPE_ROLES = (Role.CLIENT_MANAGER, Role.SALES_MANAGER, Role.MENTOR)
-
-
-def visible_through(user: User, field: str = "client") -> Q:
-    """A filter on a model with a required foreign key ``field`` to Client: its rows whose client
-    ``user`` may read. For the director it is no filter at all, so that lists over millions of
-    rows use their ordering index instead of joining every client (SPEC §9)."""
-    if user.is_authenticated and user.is_active and user.role == Role.DIRECTOR:
-        return Q()
-    if user.is_authenticated and user.role in BOUNDED_SCOPE_ROLES:
-        # A book or a group's books: a few hundred ids, passed as a list that the planner
-        # estimates exactly. Given a subquery, PostgreSQL walks the time index of millions of
-        # interactions looking for the few that match.
-        ids = list(clients_visible_to(user).order_by().values_list("pk", flat=True))
-        return Q(**{f"{field}__in": ids})
-    return Q(**{f"{field}__in": clients_visible_to(user)})
-
-
-def clients_editable_by(user: User) -> QuerySet[Client]:
-    """Clients ``user`` may change (log calls, requests, contracts): a mentor reads the group's
-    book but works it too (SPEC §1: "sees and works the group's clients"), so edit scope equals read
-    scope except for the return manager, who works only the cases they claimed."""
-    if user.is_authenticated and user.role == Role.RETURN_MANAGER:
-        if not user.is_active:
-            return Client.objects.none()
-        from retention.models import ACTIVE_CASE_STATUSES, LostCase
-
-        return Client.objects.filter(
-            Exists(
-                LostCase.objects.filter(
-                    client=OuterRef("pk"), return_manager=user, status__in=ACTIVE_CASE_STATUSES
-                )
-            )
-        )
-    return clients_visible_to(user)
 
 
 def assignment_on(client: Client, day: datetime.date) -> ClientAssignment | None:

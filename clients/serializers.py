@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from clients.access import clients_editable_by, clients_visible_to
 from clients.models import (
     AssignmentReason,
     Client,
@@ -18,7 +19,6 @@ from clients.models import (
     Referral,
     Task,
 )
-from clients.selectors import clients_editable_by, clients_visible_to
 from clients.services import CLIENT_EDITABLE_FIELDS
 from core.api import ScopedPrimaryKeyRelatedField
 from staff.access import staff_visible_to

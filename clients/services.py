@@ -17,6 +17,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clients.access import clients_editable_by
 from clients.models import (
     AcquisitionChannel,
     AssignmentReason,
@@ -34,7 +35,7 @@ from clients.models import (
     Task,
     TaskKind,
 )
-from clients.selectors import clients_editable_by, contact_cadence_cutoff
+from clients.selectors import contact_cadence_cutoff
 from core.audit import record_update, save_audited
 from core.errors import Conflict
 from staff.access import group_member_ids

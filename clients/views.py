@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from clients.access import clients_visible_to
 from clients.exports import export_allowed
 from clients.filters import BookFilter, ClientFilter
 from clients.forms import LogCallForm, LogRequestForm, ReferralForm, RefuseRequestForm
@@ -26,7 +27,6 @@ from clients.selectors import (
     client_open_tasks,
     client_timeline,
     clients_at_risk,
-    clients_visible_to,
     clients_with_current_fee,
     clients_with_workspace_signals,
     contacts_planned,

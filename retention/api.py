@@ -14,10 +14,11 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from clients.access import clients_editable_by, visible_through
 from clients.models import Contract, ContractKind, TerminationReason
-from clients.selectors import clients_editable_by, visible_through
 from core.api import IdFilter, InputSerializersMixin, with_errors
 from retention import services
+from retention.access import cases_visible_to
 from retention.models import CaseStatus, LostCase
 from retention.serializers import (
     ContractChangeFeeSerializer,
@@ -167,13 +168,11 @@ class LostCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     }
 
     def get_queryset(self):
-        # Cases of visible clients: a return manager sees the whole active pool, including cases
-        # another return manager holds, so claiming one of those is a clear 409, not a 404.
+        # The page's rule (retention.access): a return manager sees the whole active pool,
+        # including cases another return manager holds, so claiming one is a clear 409.
         if _fake(self):
             return LostCase.objects.none()
-        return LostCase.objects.filter(visible_through(self.request.user)).order_by(
-            "-lost_fee", "-lost_on", "pk"
-        )
+        return cases_visible_to(self.request.user).order_by("-lost_fee", "-lost_on", "pk")
 
     def _done(self, case: LostCase) -> Response:
         case.refresh_from_db()

@@ -8,8 +8,8 @@ from django.utils.translation import gettext_lazy as _
 from clients.models import TerminationReason
 from core.api import IdFilter
 from core.widgets import LongSelect
+from retention.access import cases_in_queue_for
 from retention.models import ACTIVE_CASE_STATUSES, CaseStatus, LostCase
-from retention.selectors import cases_workable_by
 from staff.models import User
 
 # The queue's default: every case still being worked (open, claimed, free month).
@@ -22,7 +22,7 @@ def lost_by_choices(request):
     if request is None or not request.user.is_authenticated:
         return User.objects.none()
     return User.objects.filter(
-        pk__in=cases_workable_by(request.user).filter(lost_by__isnull=False).values("lost_by_id")
+        pk__in=cases_in_queue_for(request.user).filter(lost_by__isnull=False).values("lost_by_id")
     ).order_by("full_name", "pk")
 
 

@@ -18,7 +18,8 @@ from clients.models import (
     Interaction,
     RequestStatus,
 )
-from clients.selectors import clients_editable_by, manager_loads
+from clients.selectors import manager_loads
+from retention.access import cases_in_queue_for, cases_visible_to
 from retention.models import ACTIVE_CASE_STATUSES, CaseStatus, LostCase
 from staff.models import Role, User
 
@@ -35,15 +36,6 @@ def return_candidates(case: LostCase):
     return manager_loads(User.objects.book_keepers().exclude(pk=case.lost_by_id))
 
 
-def cases_workable_by(user: User):
-    """Cases a user may open: the return manager sees the pool and their own; the director all."""
-    if user.role == Role.DIRECTOR:
-        return LostCase.objects.all()
-    if user.role == Role.RETURN_MANAGER:
-        return LostCase.objects.filter(Q(status=CaseStatus.OPEN) | Q(return_manager=user))
-    return LostCase.objects.filter(client__in=clients_editable_by(user))
-
-
 # --- the lost-client pages (SPEC §3.3, §6) --------------------------------------------------
 
 # A case whose return window ends within this many days is flagged in the queue.
@@ -52,12 +44,12 @@ FUNNEL_MONTHS = 12
 
 
 def lost_cases_queue_for(user: User):
-    """SPEC §3.3 queue as ``user`` sees it: the cases they may open (``cases_workable_by``), the
+    """SPEC §3.3 queue as ``user`` sees it: the cases they may open (``retention.access.cases_in_queue_for``), the
     return manager's own cases in work on top, then the highest lost fee and the most recent
     loss. Rows carry their client, the manager who lost it and the return manager."""
     own = Q(return_manager=user, status__in=[CaseStatus.CLAIMED, CaseStatus.FREE_MONTH])
     return (
-        cases_workable_by(user)
+        cases_in_queue_for(user)
         .select_related("client", "lost_by", "return_manager", "free_month_contract")
         .annotate(own_first=Case(When(own, then=Value(0)), default=Value(1)))
         .order_by("own_first", "-lost_fee", "-lost_on", "pk")
@@ -77,7 +69,7 @@ def lost_cases_summary(user: User, *, today: datetime.date) -> dict[str, int]:
     """The tiles above the queue, in one aggregate query: unclaimed cases, cases in work (the
     return manager's own; every one for the director), and of the cases ``user`` may open the
     ones whose window ends within WINDOW_ENDING_DAYS; plus the two windows themselves."""
-    cases = cases_workable_by(user).filter(status__in=ACTIVE_CASE_STATUSES)
+    cases = cases_in_queue_for(user).filter(status__in=ACTIVE_CASE_STATUSES)
     in_work = Q(status__in=[CaseStatus.CLAIMED, CaseStatus.FREE_MONTH])
     if user.role != Role.DIRECTOR:
         in_work &= Q(return_manager=user)
@@ -94,30 +86,10 @@ def lost_cases_summary(user: User, *, today: datetime.date) -> dict[str, int]:
     }
 
 
-def lost_cases_visible_to(user: User):
-    """Cases whose page ``user`` may read: the director every case; a return manager the whole
-    pool still being worked (so a case a colleague just claimed reads "claimed by …", not "not
-    found") and every case they claimed; nobody else any."""
-    if not user.is_authenticated or not user.is_active:
-        return LostCase.objects.none()
-    if user.role == Role.DIRECTOR:
-        return LostCase.objects.all()
-    if user.role == Role.RETURN_MANAGER:
-        return LostCase.objects.filter(Q(status__in=ACTIVE_CASE_STATUSES) | Q(return_manager=user))
-    return LostCase.objects.none()
-
-
-def case_worked_by(user: User, case: LostCase) -> bool:
-    """Whether ``user`` may act on ``case`` now (log attempts, free month, return, decline): the
-    return manager who claimed it, or the director, while it is claimed or in its free month."""
-    in_work = case.status in (CaseStatus.CLAIMED, CaseStatus.FREE_MONTH)
-    return in_work and (user.role == Role.DIRECTOR or case.return_manager_id == user.pk)
-
-
 def lost_case_for_page(user: User, pk: int) -> LostCase:
-    """The case page's case, with what its header shows; 404 outside ``lost_cases_visible_to``."""
+    """The case page's case, with what its header shows; 404 outside ``retention.access.cases_visible_to``."""
     return get_object_or_404(
-        lost_cases_visible_to(user).select_related(
+        cases_visible_to(user).select_related(
             "client",
             "client__manager",
             "lost_by",

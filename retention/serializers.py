@@ -7,8 +7,8 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from clients.access import clients_editable_by
 from clients.models import Client, Contract, ContractKind, TerminationReason
-from clients.selectors import clients_editable_by
 from core.api import ScopedPrimaryKeyRelatedField
 from retention.models import LostCase
 from staff.access import staff_visible_to

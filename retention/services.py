@@ -33,8 +33,9 @@ from clients.services import client_reassign, rename_error_field
 from core.audit import record_update, save_audited
 from core.dates import one_month_period_end
 from core.errors import Conflict
+from retention.access import case_declinable_by, case_held_by
 from retention.models import ACTIVE_CASE_STATUSES, CaseStatus, LostCase
-from staff.models import BOOK_ROLES, Role, User
+from staff.models import BOOK_ROLES, Capability, User
 
 ONE_DAY = datetime.timedelta(days=1)
 
@@ -314,12 +315,12 @@ def contract_terminate(
 
 
 def _require_return_manager(actor: User) -> None:
-    if actor.role not in (Role.RETURN_MANAGER, Role.DIRECTOR):
+    if not actor.can(Capability.CASE_WORK):
         raise PermissionDenied(_("Only a return manager works lost clients."))
 
 
 def _require_case_owner(actor: User, case: LostCase) -> None:
-    if actor.role != Role.DIRECTOR and case.return_manager_id != actor.pk:
+    if not case_held_by(actor, case):
         raise PermissionDenied(_("Claim the case first."))
 
 
@@ -457,7 +458,7 @@ def lost_case_decline(
 ) -> LostCase:
     case = LostCase.objects.select_for_update().select_related("client").get(pk=case.pk)
     _require_return_manager(actor)
-    if case.status == CaseStatus.OPEN and actor.role != Role.DIRECTOR:
+    if case.status == CaseStatus.OPEN and not case_declinable_by(actor, case):
         raise PermissionDenied(_("Claim the case first."))
     if case.status != CaseStatus.OPEN:
         _require_case_owner(actor, case)

@@ -21,12 +21,12 @@ from django_htmx.http import HttpResponseClientRedirect
 from clients.services import interaction_log
 from core.errors import Conflict
 from retention import services
+from retention.access import case_declinable_by, case_worked_by
 from retention.filters import IN_WORK, LostCaseFilter
 from retention.forms import AttemptForm, DeclineForm, FreeMonthForm, ReturnForm, add_service_errors
-from retention.models import CaseStatus, LostCase
+from retention.models import LostCase
 from retention.selectors import (
     case_window_days,
-    case_worked_by,
     lost_case_for_page,
     lost_case_history,
     lost_cases_queue_for,
@@ -35,11 +35,10 @@ from retention.selectors import (
     return_rate_by_return_manager,
     return_rate_total,
 )
-from staff.models import Role
+from staff.models import Capability, Role
 
 # A worklist, worked case by case, most urgent first: 25 rows a page (SPEC §9).
 CASES_PER_PAGE = 25
-CASE_WORKERS = (Role.RETURN_MANAGER, Role.DIRECTOR)
 QUEUE = "retention/queue.html"
 CASE_PAGE = "retention/case_detail.html"
 
@@ -50,7 +49,7 @@ def case_workers_only(view: Callable) -> Callable:
     @wraps(view)
     @login_required
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if request.user.role not in CASE_WORKERS:
+        if not request.user.can(Capability.CASE_WORK):
             raise PermissionDenied(_("Only return managers and the director work lost clients."))
         return view(request, *args, **kwargs)
 
@@ -102,7 +101,7 @@ def case_claim(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-@case_workers_only
+@login_required
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = lost_case_for_page(request.user, pk)
     return render(request, CASE_PAGE, _case_context(request, case))
@@ -122,8 +121,8 @@ def _case_context(request: HttpRequest, case: LostCase, **forms) -> dict:
         "case": case_window_days(case, today=timezone.localdate()),
         "works_case": works,
         # The director may also close an unclaimed case (the service allows it).
-        "can_decline": works
-        or (request.user.role == Role.DIRECTOR and case.status == CaseStatus.OPEN),
+        "can_decline": case_declinable_by(request.user, case),
+        "can_claim": request.user.can(Capability.CASE_WORK),
         **lost_case_history(case),
         "attempt_form": AttemptForm(),
         "free_month_form": FreeMonthForm(),

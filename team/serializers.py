@@ -6,8 +6,8 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from clients.access import clients_visible_to
 from clients.models import Client
-from clients.selectors import clients_visible_to
 from core.api import ScopedPrimaryKeyRelatedField
 from staff.access import staff_visible_to
 from staff.models import Role, User

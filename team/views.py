@@ -15,7 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from clients.selectors import clients_visible_to, refusals_awaiting, requests_overdue
+from clients.access import clients_visible_to
+from clients.selectors import refusals_awaiting, requests_overdue
 from staff.models import Role, User
 from team.forms import HandoverForm, RefusalApproveForm, RefusalRejectForm
 from team.selectors import team_groups, team_member_figures, team_members

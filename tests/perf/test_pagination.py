@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from clients.access import clients_visible_to, visible_through
 from clients.models import Interaction
-from clients.selectors import clients_visible_to, visible_through
 from core import pagination
 from core.pagination import BoundedCountPaginator, planner_rows
 from tests.conftest import on_postgres, requires_postgres

@@ -11,8 +11,8 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from clients.access import clients_editable_by, clients_visible_to
 from clients.models import Client
-from clients.selectors import clients_editable_by, clients_visible_to
 from retention.models import CaseStatus, LostCase
 from staff.models import Role, User
 from tests.factories import make_inn
