@@ -535,6 +535,19 @@ class TaskKind(models.TextChoices):
     MANUAL = "manual", _("Task")
 
 
+# SPEC §11: system tasks that mirror a state close when the state ends and cannot be ticked off by
+# hand while it lasts; each says what must happen instead.
+STATE_MIRRORING_TASKS = {
+    TaskKind.REFUSAL_APPROVAL: _(
+        "This task closes itself when the refusal is approved or rejected: decide it on the team page."
+    ),
+    TaskKind.REQUEST_OVERDUE: _(
+        "This task closes itself when the client's overdue requests are resolved or refused."
+    ),
+    TaskKind.FREE_MONTH_ENDING: _("This task closes itself when the case is returned or declined."),
+}
+
+
 class Task(models.Model):
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -584,6 +597,11 @@ class Task(models.Model):
 
     def __str__(self) -> str:
         return self.title or self.get_kind_display()
+
+    @property
+    def mirrors_state(self) -> bool:
+        """A system task that closes when the state it mirrors ends (``STATE_MIRRORING_TASKS``)."""
+        return self.created_by_id is None and self.kind in STATE_MIRRORING_TASKS
 
 
 class ExportFormat(models.TextChoices):

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from clients.access import clients_editable_by
 from clients.models import (
+    STATE_MIRRORING_TASKS,
     AcquisitionChannel,
     AssignmentReason,
     Client,
@@ -335,8 +336,13 @@ def task_open_system(
 
 @transaction.atomic
 def task_complete(*, actor: User, task: Task) -> Task:
+    """Tick a task off. A task that mirrors a state (SPEC §11: a refusal waiting, an overdue
+    request, a free month ending) is refused with a Conflict saying what must happen instead: it
+    closes when that state ends (``tasks_close_ended_states``), on the page and the API alike."""
     if task.assignee_id != actor.pk and actor.role != Role.DIRECTOR:
         raise PermissionDenied(_("This task is someone else's."))
+    if task.mirrors_state:
+        raise Conflict(str(STATE_MIRRORING_TASKS[task.kind]))
     updated = Task.objects.filter(pk=task.pk, done_at__isnull=True).update(done_at=timezone.now())
     task.refresh_from_db()
     if not updated:
@@ -429,6 +435,7 @@ def _request_move(
             _("The request is already “%(status)s”.") % {"status": request.get_status_display()}
         )
     record_update(request, actor=actor, reason=reason)
+    tasks_close_ended_states(request.client)
     return request
 
 
@@ -481,16 +488,25 @@ def _require_refusal_approver(actor: User, request: ClientRequest) -> None:
         raise PermissionDenied(_("Only the manager's mentor or the director decides on a refusal."))
 
 
-def _close_refusal_approval_task(client: Client) -> None:
-    """Close the client's refusal approval task once no refusal of that client waits."""
-    if ClientRequest.objects.filter(client=client, status=RequestStatus.REFUSAL_PENDING).exists():
-        return
-    Task.objects.filter(
-        client=client,
-        kind=TaskKind.REFUSAL_APPROVAL,
-        done_at__isnull=True,
-        created_by__isnull=True,
+def system_tasks_close(client: Client | int, kinds) -> int:
+    """Close the client's open system tasks of ``kinds``: the states they mirror have ended."""
+    return Task.objects.filter(
+        client=client, kind__in=kinds, done_at__isnull=True, created_by__isnull=True
     ).update(done_at=timezone.now())
+
+
+def tasks_close_ended_states(client: Client) -> int:
+    """Close the client's refusal approval task once no refusal of the client waits, and its
+    overdue-request task once no unfinished request of the client is past due (SPEC §11)."""
+    requests = ClientRequest.objects.filter(client=client)
+    ended = []
+    if not requests.filter(status=RequestStatus.REFUSAL_PENDING).exists():
+        ended.append(TaskKind.REFUSAL_APPROVAL)
+    if not requests.filter(
+        status__in=[RequestStatus.OPEN, RequestStatus.IN_PROGRESS], due_at__lt=timezone.now()
+    ).exists():
+        ended.append(TaskKind.REQUEST_OVERDUE)
+    return system_tasks_close(client, ended)
 
 
 @transaction.atomic
@@ -537,7 +553,7 @@ def client_request_approve_refusal(*, actor: User, request: ClientRequest) -> Cl
         status=RequestStatus.REFUSED,
         refusal_approved_by=actor,
     )
-    _close_refusal_approval_task(request.client)
+    tasks_close_ended_states(request.client)
     return request
 
 
@@ -560,7 +576,7 @@ def client_request_reject_refusal(
         refusal_reason="",
         refusal_requested_by=None,
     )
-    _close_refusal_approval_task(request.client)
+    tasks_close_ended_states(request.client)
     return request
 
 

@@ -97,6 +97,8 @@ def my_task_complete(request: HttpRequest, task_pk: int) -> HttpResponse:
         task_complete(actor=request.user, task=task)
     except ValidationError as error:
         notice = " ".join(error.messages)
+    except Conflict as conflict:
+        notice = conflict.message
     if not request.htmx:
         messages.info(request, notice)
         return redirect("clients:my")
@@ -197,6 +199,8 @@ def client_task_complete(request: HttpRequest, pk: int, task_pk: int) -> HttpRes
         task_complete(actor=request.user, task=task)
     except ValidationError as error:
         notice = " ".join(error.messages)
+    except Conflict as conflict:
+        notice = conflict.message
     return _card_action_done(request, client, notice)
 
 

@@ -29,7 +29,7 @@ from clients.models import (
     TerminationReason,
 )
 from clients.selectors import assignment_on
-from clients.services import client_reassign, rename_error_field
+from clients.services import client_reassign, rename_error_field, system_tasks_close
 from core.audit import record_update, save_audited
 from core.dates import one_month_period_end
 from core.errors import Conflict
@@ -448,6 +448,7 @@ def lost_case_return(
         reason=_("returned to %(name)s") % {"name": manager},
         update_fields=["status", "returned_on", "closed_on", "new_manager"],
     )
+    system_tasks_close(case.client, [TaskKind.FREE_MONTH_ENDING])
     client_refresh_status(case.client)
     return case
 
@@ -478,6 +479,7 @@ def lost_case_decline(
         reason=_("declined"),
         update_fields=["status", "closed_on", "decline_reason"],
     )
+    system_tasks_close(case.client, [TaskKind.FREE_MONTH_ENDING])
     client_refresh_status(case.client)
     return case
 
@@ -501,6 +503,7 @@ def lost_cases_close_expired(*, today: datetime.date | None = None) -> int:
             ):
                 case.refresh_from_db()
                 record_update(case, actor=None, reason=_("return window ran out"))
+                system_tasks_close(case.client_id, [TaskKind.FREE_MONTH_ENDING])
                 client_ids.append(case.client_id)
                 closed += 1
     # The nightly chain refreshes statuses before this step: without this the declined clients
