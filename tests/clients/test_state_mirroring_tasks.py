@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.utils.html import escape
 from freezegun import freeze_time
 from rest_framework.test import APIClient
 
@@ -71,7 +72,7 @@ def test_an_overdue_request_task_stays_open_on_the_workspace_page(client, manage
     response = client.post(f"/my/tasks/{task.pk}/complete/", HTTP_HX_REQUEST="true")
 
     assert 'data-testid="task-closes-itself"' in page.content.decode()
-    assert str(STATE_MIRRORING_TASKS[TaskKind.REQUEST_OVERDUE]) in response.content.decode()
+    assert escape(str(STATE_MIRRORING_TASKS[TaskKind.REQUEST_OVERDUE])) in response.content.decode()
     task.refresh_from_db()
     assert task.done_at is None
     # The state ends: the request is resolved, and the task closes with it.
