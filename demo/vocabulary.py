@@ -1,6 +1,6 @@
 """Russian words the demo company is made of: people, places, institutions and what they talk about.
 
-Pure data for ``demo.generator``; every list is ordered, so a seeded random choice from it is reproducible.
+Pure data for the demo modules; every list is ordered, so a seeded random choice from it is reproducible.
 """
 
 from __future__ import annotations

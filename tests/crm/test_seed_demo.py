@@ -29,7 +29,8 @@ from clients.models import (
     RequestStatus,
 )
 from clients.validators import inn_is_valid, validate_kpp
-from demo.generator import DEMO_PASSWORD, demo_kpis
+from demo.logins import DEMO_PASSWORD
+from demo.summary import demo_kpis
 from kpi.models import Goal, KpiSnapshot, Scope
 from kpi.services import kpi_snapshots_recompute
 from retention.models import CaseStatus, LostCase

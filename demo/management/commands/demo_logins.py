@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from demo.generator import demo_logins, demo_logins_table
+from demo.logins import demo_logins, demo_logins_table
 
 
 class Command(BaseCommand):

@@ -14,7 +14,9 @@ from clients.models import Client
 from core.field_history import acting_as
 from core.models import ChangeSource
 from core.tasks import background_db_timeouts
-from demo.generator import BASE_CLIENTS, demo_company_seed, demo_logins_table, demo_usernames
+from demo.department import BASE_CLIENTS
+from demo.generator import demo_company_seed
+from demo.logins import demo_logins_table, demo_usernames
 from staff.models import User
 
 

@@ -1,0 +1,507 @@
+"""The demo company's day-to-day activity, drawn client by client while the rows are written.
+
+For each client of the simulated company: its people (contacts), the calls of its managers while it
+paid (a contact every few weeks, unanswered calls, complaints before some losses), the return
+manager's calls after a loss, its requests and their fate (resolved, refused with the mentor's
+approval, still open), the referrals it gave, and the tasks people have today. There are
+millions of these at scale (≈ 3 million calls over 5 years at 60,000 clients), so they go
+straight to the bulk tables instead of being held in memory.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+
+from clients.models import (
+    ClientRequest,
+    ClientStatus,
+    Contact,
+    ContractKind,
+    Interaction,
+    InteractionKind,
+    InteractionOutcome,
+    Referral,
+    ReferralStatus,
+    RequestStatus,
+    RequestUrgency,
+    Task,
+    TaskKind,
+    TerminationReason,
+)
+from clients.services import request_due_at
+from core.dates import ONE_DAY
+from demo import institutions
+from demo import vocabulary as vocab
+from demo.simulation import REFERRAL_RATE, Company, SimCase, SimClient, coverage
+from demo.tables import BulkTable, BulkTables, HistoryTable
+from retention.models import CaseStatus
+
+REQUEST_RATE = 0.12
+# Days between two reached contacts with a client (≈ 1.3 a month, with the unanswered calls
+# ≈ 1.8 interactions a month: ≈ 3 million over 5 years at 60,000 clients).
+CONTACT_GAP_DAYS = (15, 31)
+REACH_PROBABILITY = 0.78
+RECENT_DAYS = 10  # requests younger than this are still being worked
+
+REACHED_KINDS = (
+    (InteractionKind.CALL_OUT, 70),
+    (InteractionKind.CALL_IN, 12),
+    (InteractionKind.MESSENGER, 8),
+    (InteractionKind.EMAIL, 6),
+    (InteractionKind.MEETING, 4),
+)
+
+COMPLAINED_BEFORE_LEAVING = {
+    TerminationReason.SERVICE_QUALITY: vocab.COMPLAINT_SUMMARIES[2],
+    TerminationReason.REFUSED_REQUEST: vocab.COMPLAINT_SUMMARIES[1],
+    TerminationReason.PRICE: vocab.COMPLAINT_SUMMARIES[5],
+    TerminationReason.COMPETITOR: vocab.COMPLAINT_SUMMARIES[4],
+}
+
+
+def workday(day: datetime.date) -> datetime.date:
+    """Weekend contacts move to Friday."""
+    weekday = day.weekday()
+    return day - datetime.timedelta(days=weekday - 4) if weekday > 4 else day
+
+
+class Activity:
+    """Draws the activity of ``company`` into ``tables``, one step at a time, in a fixed order
+    (``contacts``, ``interactions``, ``referrals_and_tasks``) after the company's own rows."""
+
+    def __init__(self, company: Company, tables: BulkTables):
+        self.company = company
+        self.draws = company.draws
+        self.tables = tables
+        # Filled while the requests are drawn, read when the tasks are.
+        self.pending_refusals: dict[int, tuple[str, datetime.date]] = {}
+        self.overdue: dict[int, str] = {}
+
+    def contacts(self) -> None:
+        table = self.tables.table(Contact, with_ids=False)
+        for client in self.company.clients:
+            for row in institutions.contacts(
+                self.draws, client_id=client.id, kind=client.kind, phone_code=client.phone_code
+            ):
+                table.add(row)
+
+    # --- interactions and requests ---
+
+    def interactions(self) -> None:
+        company = self.company
+        interactions = self.tables.table(Interaction, tuples=True, with_ids=False)
+        requests = self.tables.table(ClientRequest)
+        request_history = self.tables.history(ClientRequest)
+        now = company.at(company.today, 0)
+        for client in company.clients:
+            paid = [
+                (c.starts_on, c.ends_on, c.reason)
+                for c in client.contracts
+                if c.kind == ContractKind.PAID
+            ]
+            for start, end, reason in coverage(paid):
+                # Contacts and requests are logged from the day the history starts: years of
+                # contracts before it were entered with the client, calls were not.
+                start = max(start, company.start)
+                last = company.last_day if end is None else min(end, company.last_day)
+                if start > last:
+                    continue
+                self._contacts(client, start, last, reason if end is not None else "", interactions)
+                self._requests(
+                    client,
+                    start,
+                    last,
+                    reason if end is not None else "",
+                    requests,
+                    request_history,
+                    now,
+                )
+            for case in client.cases:
+                self._return_attempts(client, case, interactions)
+
+    def _contacts(self, client: SimClient, start, last, reason: str, out: BulkTable) -> None:
+        """The manager's contacts with a paying client; a client about to leave for lack of
+        contact is not called in its last weeks, one about to leave for a reason it complained
+        about complains first."""
+        draws, company = self.draws, self.company
+        stop = (
+            last - datetime.timedelta(days=45) if reason == TerminationReason.NO_CONTACT else last
+        )
+        day = start + datetime.timedelta(days=draws.randint(0, 20))
+        low, high = CONTACT_GAP_DAYS
+        while day <= stop:
+            staff = client.manager_on(day)
+            quality = company.by_id[staff].quality
+            reach = min(0.95, REACH_PROBABILITY / quality**0.5)
+            for attempt in range(3):
+                when = workday(day)
+                occurred = company.at(when, draws.randint(9, 17), draws.randint(0, 59))
+                if draws.random() < reach or (attempt == 2 and draws.random() < 0.5):
+                    draw = draws.random()
+                    if draw < 0.025 * quality:
+                        outcome, summary = (
+                            InteractionOutcome.COMPLAINT,
+                            draws.choice(vocab.COMPLAINT_SUMMARIES),
+                        )
+                    else:
+                        outcome, summary = (
+                            InteractionOutcome.REACHED,
+                            draws.choice(vocab.REACHED_SUMMARIES),
+                        )
+                    kind = draws.weighted(REACHED_KINDS)
+                    minutes = (
+                        0
+                        if kind in (InteractionKind.EMAIL, InteractionKind.MESSENGER)
+                        else draws.randint(3, 25) * (3 if kind == InteractionKind.MEETING else 1)
+                    )
+                    follow = when + datetime.timedelta(days=30) if draws.random() < 0.5 else None
+                    out.add((client.id, staff, kind, occurred, minutes, outcome, summary, follow))
+                    client.last_reached = (
+                        when if outcome == InteractionOutcome.REACHED else client.last_reached
+                    )
+                    break
+                if draws.random() < 0.7:
+                    outcome, summary, follow = (
+                        InteractionOutcome.NO_ANSWER,
+                        draws.choice(vocab.NO_ANSWER_SUMMARIES),
+                        when + ONE_DAY,
+                    )
+                else:
+                    outcome, summary, follow = (
+                        InteractionOutcome.CALLBACK_REQUESTED,
+                        draws.choice(vocab.CALLBACK_SUMMARIES),
+                        when + draws.days(1, 7),
+                    )
+                out.add(
+                    (
+                        client.id,
+                        staff,
+                        InteractionKind.CALL_OUT,
+                        occurred,
+                        draws.randint(0, 1),
+                        outcome,
+                        summary,
+                        follow,
+                    )
+                )
+                day += draws.days(1, 3)
+                if day > stop:
+                    break
+            day += datetime.timedelta(days=int(draws.randint(low, high) * (0.75 + 0.25 * quality)))
+        if reason in COMPLAINED_BEFORE_LEAVING:
+            when = workday(last - draws.days(10, 40))
+            if when >= start:
+                summary = COMPLAINED_BEFORE_LEAVING[reason]
+                occurred = company.at(when, draws.randint(9, 17), draws.randint(0, 59))
+                out.add(
+                    (
+                        client.id,
+                        client.manager_on(when),
+                        InteractionKind.CALL_IN,
+                        occurred,
+                        draws.randint(5, 20),
+                        InteractionOutcome.COMPLAINT,
+                        summary,
+                        when + ONE_DAY,
+                    )
+                )
+
+    def _return_attempts(self, client: SimClient, case: SimCase, out: BulkTable) -> None:
+        """The return manager's calls from the day the case was claimed."""
+        if case.claimed_at is None:
+            return
+        draws, company = self.draws, self.company
+        end = case.closed_on or company.last_day
+        day = case.claimed_at.date()
+        for _draw in range(draws.randint(1, 4)):
+            if day > min(end, company.last_day):
+                break
+            when = workday(day)
+            occurred = company.at(when, draws.randint(9, 17), draws.randint(0, 59))
+            outcome = (
+                InteractionOutcome.REACHED if draws.random() < 0.7 else InteractionOutcome.NO_ANSWER
+            )
+            summary = draws.choice(
+                vocab.RETURN_SUMMARIES
+                if outcome == InteractionOutcome.REACHED
+                else vocab.NO_ANSWER_SUMMARIES
+            )
+            out.add(
+                (
+                    client.id,
+                    case.return_manager,
+                    InteractionKind.CALL_OUT,
+                    occurred,
+                    draws.randint(2, 15),
+                    outcome,
+                    summary,
+                    None,
+                )
+            )
+            day += draws.days(2, 12)
+
+    def _requests(
+        self, client: SimClient, start, last, reason: str, out, history: HistoryTable, now
+    ) -> None:
+        """Requests while the client pays; one refused shortly before a refused-request loss."""
+        draws = self.draws
+        mean_gap = 30.4 / REQUEST_RATE
+        day = start + datetime.timedelta(days=int(draws.expovariate(1 / mean_gap)))
+        while day <= last:
+            self._request(client, workday(day), out, history, now, refuse=False)
+            day += datetime.timedelta(days=1 + int(draws.expovariate(1 / mean_gap)))
+        if reason == TerminationReason.REFUSED_REQUEST:
+            day = workday(last - draws.days(15, 50))
+            if day >= start:
+                self._request(client, day, out, history, now, refuse=True)
+
+    def _request(
+        self, client: SimClient, day, out, history: HistoryTable, now, *, refuse: bool
+    ) -> None:
+        """One request with its history: old ones are resolved (a few refused, with the
+        approver's consent, SPEC §3.4); the last days' ones may still be open, in progress or
+        waiting for a refusal approval."""
+        draws, company = self.draws, self.company
+        staff = client.manager_on(day)
+        urgency = RequestUrgency.URGENT if draws.random() < 0.2 else RequestUrgency.NORMAL
+        opened = company.at(day, draws.randint(9, 17), draws.randint(0, 59))
+        due = request_due_at(
+            opened,
+            urgency,
+            urgent_hours=settings.REQUEST_SLA_URGENT_HOURS,
+            normal_working_days=settings.REQUEST_SLA_NORMAL_WORKING_DAYS,
+            tz=company.tz,
+        )
+        row = {
+            "id": company.new_id(ClientRequest),
+            "client_id": client.id,
+            "logged_by_id": staff,
+            "topic": draws.choice(vocab.REQUEST_TOPICS),
+            "description": draws.choice(vocab.REQUEST_DESCRIPTIONS),
+            "urgency": urgency,
+            "opened_at": opened,
+            "due_at": due,
+            "status": RequestStatus.OPEN,
+            "resolved_at": None,
+            "refusal_reason": "",
+            "refusal_requested_by_id": None,
+            "refusal_approved_by_id": None,
+        }
+        history.record(row, "+", opened, staff, "заявка зарегистрирована")
+        recent = (company.today - day).days <= RECENT_DAYS
+        draw = draws.random()
+        if refuse or (not recent and draw < 0.005):
+            asked = opened + datetime.timedelta(hours=draws.randint(2, 30))
+            approved = asked + datetime.timedelta(hours=draws.randint(1, 20))
+            if approved >= now:
+                refuse = False
+            else:
+                approver = company.refusal_approver(staff)
+                pending = {
+                    **row,
+                    "status": RequestStatus.REFUSAL_PENDING,
+                    "refusal_reason": draws.choice(vocab.REFUSAL_REASONS),
+                    "refusal_requested_by_id": staff,
+                }
+                history.record(pending, "~", asked, staff, "запрошен отказ")
+                row = {
+                    **pending,
+                    "status": RequestStatus.REFUSED,
+                    "refusal_approved_by_id": approver,
+                }
+                history.record(row, "~", approved, approver, "отказ согласован")
+                out.add(row)
+                return
+        if recent:
+            if draw < 0.3:
+                status = RequestStatus.OPEN
+            elif draw < 0.65:
+                status = RequestStatus.IN_PROGRESS
+            elif draw < 0.93 or client.id in self.pending_refusals:
+                status = RequestStatus.RESOLVED
+            else:
+                status = RequestStatus.REFUSAL_PENDING
+        else:
+            status = RequestStatus.RESOLVED
+        if status == RequestStatus.RESOLVED:
+            hours = (
+                draws.uniform(0.5, 6) if urgency == RequestUrgency.URGENT else draws.uniform(1, 60)
+            )
+            resolved = opened + datetime.timedelta(hours=hours)
+            if resolved >= now:
+                status = RequestStatus.IN_PROGRESS
+            else:
+                row = {**row, "status": status, "resolved_at": resolved}
+                history.record(row, "~", resolved, staff, "заявка решена")
+        if status == RequestStatus.IN_PROGRESS:
+            taken = min(
+                opened + datetime.timedelta(minutes=draws.randint(10, 90)), now - ONE_DAY / 24
+            )
+            row = {**row, "status": status}
+            history.record(row, "~", max(taken, opened), staff, "заявка в работе")
+        elif status == RequestStatus.REFUSAL_PENDING:
+            asked = min(opened + datetime.timedelta(hours=draws.randint(1, 8)), now - ONE_DAY / 24)
+            row = {
+                **row,
+                "status": status,
+                "refusal_reason": draws.choice(vocab.REFUSAL_REASONS),
+                "refusal_requested_by_id": staff,
+            }
+            history.record(row, "~", max(asked, opened), staff, "запрошен отказ")
+            self.pending_refusals[client.id] = (row["topic"], day)
+        if status in (RequestStatus.OPEN, RequestStatus.IN_PROGRESS) and due < now:
+            self.overdue.setdefault(client.id, row["topic"])
+        out.add(row)
+
+    # --- referrals and tasks ---
+
+    def referrals_and_tasks(self) -> None:
+        self._referrals()
+        self._tasks()
+
+    def _referrals(self) -> None:
+        """The won referrals of the simulation, leads lost before many of them, and the open
+        leads of the last weeks."""
+        draws, company = self.draws, self.company
+        referrals = self.tables.table(Referral, with_ids=False)
+        for (
+            referrer,
+            recorded_by,
+            organisation,
+            inn,
+            contact,
+            status,
+            client_id,
+            day,
+        ) in company.referrals:
+            referrals.add(
+                self._referral(
+                    referrer, recorded_by, organisation, inn, contact, status, client_id, day
+                )
+            )
+            if draws.random() < 0.6:
+                lost_day = day - draws.days(0, 60)
+                referrals.add(
+                    self._referral(
+                        referrer,
+                        company.client_by_id[referrer].manager_on(lost_day),
+                        *institutions.lead(draws, company.used_inns),
+                        ReferralStatus.LOST,
+                        None,
+                        lost_day,
+                    )
+                )
+        active = [company.client_by_id[cid] for cid in company.active]
+        expected = REFERRAL_RATE * len(active) * 1.5
+        for _draw in range(int(expected)):
+            referrer = draws.choice(active)
+            day = draws.day_in(
+                max(company.today - datetime.timedelta(days=45), referrer.created),
+                company.last_day,
+            )
+            status = ReferralStatus.NEW if draws.random() < 0.4 else ReferralStatus.IN_PROGRESS
+            referrals.add(
+                self._referral(
+                    referrer.id,
+                    referrer.manager_on(day),
+                    *institutions.lead(draws, company.used_inns),
+                    status,
+                    None,
+                    day,
+                )
+            )
+
+    def _tasks(self) -> None:
+        draws, company = self.draws, self.company
+        today = company.today
+        tasks = self.tables.table(Task, with_ids=False)
+        night = company.at(today, 2)
+        for client_id, (topic, day) in self.pending_refusals.items():
+            approver = company.refusal_approver(company.client_by_id[client_id].manager)
+            tasks.add(
+                self._task(
+                    approver,
+                    client_id,
+                    TaskKind.REFUSAL_APPROVAL,
+                    topic,
+                    day,
+                    None,
+                    company.at(day, 18),
+                )
+            )
+        for client_id, topic in self.overdue.items():
+            manager = company.by_id[company.client_by_id[client_id].manager]
+            if manager.dismissed_on is None:
+                tasks.add(
+                    self._task(
+                        manager.id, client_id, TaskKind.REQUEST_OVERDUE, topic, today, None, night
+                    )
+                )
+        cadence = datetime.timedelta(days=settings.CONTACT_CADENCE_DAYS)
+        for client in company.clients:
+            manager = company.by_id[client.manager]
+            if client.status != ClientStatus.ACTIVE or manager.dismissed_on is not None:
+                continue
+            if client.last_reached is None or client.last_reached < today - cadence:
+                tasks.add(
+                    self._task(manager.id, client.id, TaskKind.FOLLOW_UP, "", today, None, night)
+                )
+            elif draws.random() < 0.02:
+                due = today + draws.days(0, 10)
+                tasks.add(
+                    self._task(
+                        manager.id,
+                        client.id,
+                        TaskKind.MANUAL,
+                        draws.choice(vocab.MANUAL_TASK_TITLES),
+                        due,
+                        manager.id,
+                        company.at(company.last_day, 16),
+                    )
+                )
+        for case in company.cases:
+            if (
+                case.status == CaseStatus.FREE_MONTH
+                and case.free.ends_on <= today + datetime.timedelta(days=7)
+            ):
+                tasks.add(
+                    self._task(
+                        case.return_manager,
+                        case.client,
+                        TaskKind.FREE_MONTH_ENDING,
+                        "",
+                        case.free.ends_on,
+                        None,
+                        night,
+                    )
+                )
+
+    def _referral(
+        self, referrer, recorded_by, organisation, inn, contact, status, client_id, day
+    ) -> dict:
+        return {
+            "referrer_id": referrer,
+            "recorded_by_id": recorded_by,
+            "organisation": organisation,
+            "inn": inn,
+            "contact": contact,
+            "comment": "",
+            "status": status,
+            "client_id": client_id,
+            "created_at": self.company.at(day, 12),
+        }
+
+    @staticmethod
+    def _task(assignee, client_id, kind, title, due_on, created_by, created_at) -> dict:
+        return {
+            "assignee_id": assignee,
+            "client_id": client_id,
+            "kind": kind,
+            "title": title,
+            "due_on": due_on,
+            "done_at": None,
+            "created_by_id": created_by,
+            "created_at": created_at,
+        }
