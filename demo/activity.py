@@ -76,7 +76,8 @@ class Activity:
         self.draws = company.draws
         self.tables = tables
         # Filled while the requests are drawn, read when the tasks are.
-        self.pending_refusals: dict[int, tuple[str, datetime.date]] = {}
+        # client id → (topic, when the refusal was asked, who asked)
+        self.pending_refusals: dict[int, tuple[str, datetime.datetime, int]] = {}
         self.overdue: dict[int, str] = {}
 
     def contacts(self) -> None:
@@ -298,7 +299,8 @@ class Activity:
             if approved >= now:
                 refuse = False
             else:
-                approver = company.refusal_approver(staff)
+                # The approver must still be the one when approving (the service checks it).
+                approver = company.refusal_approver(client, requested_by=staff, day=approved.date())
                 pending = {
                     **row,
                     "status": RequestStatus.REFUSAL_PENDING,
@@ -343,14 +345,15 @@ class Activity:
             history.record(row, "~", max(taken, opened), staff, "заявка в работе")
         elif status == RequestStatus.REFUSAL_PENDING:
             asked = min(opened + datetime.timedelta(hours=draws.randint(1, 8)), now - ONE_DAY / 24)
+            asked = max(asked, opened)
             row = {
                 **row,
                 "status": status,
                 "refusal_reason": draws.choice(vocab.REFUSAL_REASONS),
                 "refusal_requested_by_id": staff,
             }
-            history.record(row, "~", max(asked, opened), staff, "запрошен отказ")
-            self.pending_refusals[client.id] = (row["topic"], day)
+            history.record(row, "~", asked, staff, "запрошен отказ")
+            self.pending_refusals[client.id] = (row["topic"], asked, staff)
         if status in (RequestStatus.OPEN, RequestStatus.IN_PROGRESS) and due < now:
             self.overdue.setdefault(client.id, row["topic"])
         out.add(row)
@@ -418,17 +421,14 @@ class Activity:
         today = company.today
         tasks = self.tables.table(Task, with_ids=False)
         night = company.at(today, 2)
-        for client_id, (topic, day) in self.pending_refusals.items():
-            approver = company.refusal_approver(company.client_by_id[client_id].manager)
+        # client_request_refuse gives the approver the task when the refusal is asked.
+        for client_id, (topic, asked, requested_by) in self.pending_refusals.items():
+            approver = company.refusal_approver(
+                company.client_by_id[client_id], requested_by=requested_by, day=asked.date()
+            )
             tasks.add(
                 self._task(
-                    approver,
-                    client_id,
-                    TaskKind.REFUSAL_APPROVAL,
-                    topic,
-                    day,
-                    None,
-                    company.at(day, 18),
+                    approver, client_id, TaskKind.REFUSAL_APPROVAL, topic, asked.date(), None, asked
                 )
             )
         for client_id, topic in self.overdue.items():

@@ -248,10 +248,16 @@ class Company:
         self.director = self.people[0]
         self.group_ids = list(self.groups)
 
-    def refusal_approver(self, manager_id: int) -> int:
-        """SPEC §3.4: the manager's mentor approves a refusal, or the director."""
-        mentor = self.by_id[manager_id].mentor
-        return mentor.id if mentor is not None else self.director.id
+    def refusal_approver(self, client: SimClient, *, requested_by: int, day: datetime.date) -> int:
+        """Who approves refusing a request of ``client`` on ``day`` (SPEC §3.4), by the rule of
+        ``clients.services.refusal_approver``: the mentor of the client's manager when that
+        mentor is active and is not the one asking, otherwise the first active director. That
+        function reads the rows as they are now; the simulation decides on past days, before any
+        row exists, so it asks the same questions of the simulated people on ``day``."""
+        mentor = self.by_id[client.manager_on(day)].mentor
+        if mentor is not None and mentor.available(day) and mentor.id != requested_by:
+            return mentor.id
+        return next(p.id for p in self.people if p.role == Role.DIRECTOR and p.available(day))
 
     def _ratio(self, person: Person, day: datetime.date) -> float:
         capacity = person.capacity * (0.5 if person.trainee(day) else 1.0)
