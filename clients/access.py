@@ -18,7 +18,7 @@ from django.db.models import Q, QuerySet
 
 from clients.models import Client
 from staff.access import group_member_ids
-from staff.models import Role, User
+from staff.models import Capability, Role, User
 
 
 @dataclass(frozen=True)
@@ -88,3 +88,27 @@ def clients_editable_by(user: User) -> QuerySet[Client]:
             return Client.objects.none()
         return Client.objects.filter(scope.edit(user))
     return clients_visible_to(user)
+
+
+def client_reassignable_by(user: User, client: Client) -> bool:
+    """Whether ``user`` may give ``client`` to another manager (SPEC §3.1, §3.6): the director any
+    client, a mentor a client of their group, a sales manager their own won client (the
+    handover)."""
+    if not user.can(Capability.CLIENT_REASSIGN):
+        return False
+    if user.role == Role.DIRECTOR:
+        return True
+    if user.role == Role.MENTOR:
+        return client.manager_id in group_member_ids(user)
+    return client.manager_id == user.pk
+
+
+def task_answerable_by(user: User, task) -> bool:
+    """Whether ``task`` is ``user``'s to close: its assignee's, or any task for the director."""
+    return task.assignee_id == user.pk or user.role == Role.DIRECTOR
+
+
+def task_completable_by(user: User, task) -> bool:
+    """Whether ``user`` may tick ``task`` off by hand (SPEC §11): theirs to close, and not a task
+    that mirrors a state (that one closes when the state ends)."""
+    return task_answerable_by(user, task) and not task.mirrors_state

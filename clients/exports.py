@@ -24,16 +24,13 @@ from clients.models import ExportFormat, ExportJob, ExportStatus
 from clients.selectors import clients_with_current_fee
 from core.exports import MONEY, TEXT, Column, table_csv, table_xlsx
 from core.tasks import TASK_HARD_LIMIT, enqueue_on_commit
-from staff.models import Role, SecurityEventKind, User
+from staff.models import Capability, SecurityEventKind, User
 from staff.security_events import security_event_record
 
 logger = logging.getLogger(__name__)
 
 # Salesforce deletes export files after 48 hours; so does this product.
 EXPORT_LINK_LIFETIME = datetime.timedelta(hours=48)
-# Who may export (SPEC §1): the director the whole department, a mentor their group. Exporting is
-# a permission of its own: seeing clients on the page does not imply taking them away as a file.
-EXPORT_ROLES = (Role.DIRECTOR, Role.MENTOR)
 
 COLUMNS = (
     Column("name", gettext_lazy("Name"), TEXT),
@@ -47,7 +44,10 @@ COLUMNS = (
 
 
 def export_allowed(user: User) -> bool:
-    return bool(user.is_authenticated and user.is_active and user.role in EXPORT_ROLES)
+    """Who may export (SPEC §1): the director the whole department, a mentor their group (the rows
+    are what they see). Exporting is a capability of its own: seeing clients on the page does not
+    imply taking them away as a file."""
+    return user.can(Capability.CLIENT_EXPORT)
 
 
 def _filter_params(params: QueryDict) -> dict[str, list[str]]:

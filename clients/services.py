@@ -17,7 +17,12 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clients.access import clients_editable_by
+from clients.access import (
+    client_reassignable_by,
+    clients_editable_by,
+    task_answerable_by,
+    task_completable_by,
+)
 from clients.models import (
     STATE_MIRRORING_TASKS,
     AcquisitionChannel,
@@ -40,7 +45,7 @@ from clients.selectors import contact_cadence_cutoff
 from core.audit import record_update, save_audited
 from core.errors import Conflict
 from staff.access import group_member_ids
-from staff.models import BOOK_ROLES, OWNER_ROLES, Role, SecurityEventKind, User
+from staff.models import BOOK_ROLES, OWNER_ROLES, Capability, Role, SecurityEventKind, User
 from staff.security_events import security_event_on_commit
 
 SPREAD = "spread"
@@ -91,9 +96,9 @@ def client_create(
     The manager defaults to the actor when the actor keeps a book; a referral client names its
     referrer, and a matching open referral of that referrer is marked won.
     """
-    if actor.role not in (Role.DIRECTOR, Role.MENTOR, Role.CLIENT_MANAGER, Role.SALES_MANAGER):
+    if not actor.can(Capability.CLIENT_CREATE):
         raise PermissionDenied(_("Your role cannot create clients."))
-    if manager is None and actor.role in OWNER_ROLES:
+    if manager is None and actor.can(Capability.KEEP_BOOK):
         manager = actor
     _require_owner(manager)
     if acquisition_channel == AcquisitionChannel.REFERRAL and referred_by is None:
@@ -174,15 +179,6 @@ def contact_create(
     return contact
 
 
-def _can_reassign(actor: User, client: Client) -> bool:
-    if actor.role == Role.DIRECTOR:
-        return True
-    if actor.role == Role.MENTOR:
-        return client.manager_id in group_member_ids(actor)
-    # A sales manager hands their own won client over (SPEC §3.1).
-    return actor.role == Role.SALES_MANAGER and client.manager_id == actor.pk
-
-
 @transaction.atomic
 def client_reassign(
     *,
@@ -197,7 +193,7 @@ def client_reassign(
     new one on d, in one transaction. Back-dating is allowed down to the day after the current
     assignment began; a future date is refused (the book must show who serves the client today).
     """
-    if check_permission and not _can_reassign(actor, client):
+    if check_permission and not client_reassignable_by(actor, client):
         raise PermissionDenied(_("You cannot reassign this client."))
     today = timezone.localdate()
     effective_on = effective_on or today
@@ -339,9 +335,9 @@ def task_complete(*, actor: User, task: Task) -> Task:
     """Tick a task off. A task that mirrors a state (SPEC §11: a refusal waiting, an overdue
     request, a free month ending) is refused with a Conflict saying what must happen instead: it
     closes when that state ends (``tasks_close_ended_states``), on the page and the API alike."""
-    if task.assignee_id != actor.pk and actor.role != Role.DIRECTOR:
+    if not task_answerable_by(actor, task):
         raise PermissionDenied(_("This task is someone else's."))
-    if task.mirrors_state:
+    if not task_completable_by(actor, task):
         raise Conflict(str(STATE_MIRRORING_TASKS[task.kind]))
     updated = Task.objects.filter(pk=task.pk, done_at__isnull=True).update(done_at=timezone.now())
     task.refresh_from_db()

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from clients.access import clients_visible_to
+from clients.access import clients_visible_to, task_completable_by
 from clients.exports import export_allowed
 from clients.filters import BookFilter, ClientFilter
 from clients.forms import LogCallForm, LogRequestForm, ReferralForm, RefuseRequestForm
@@ -35,7 +35,7 @@ from clients.selectors import (
 )
 from clients.services import client_request_resolve, task_complete
 from core.errors import Conflict
-from staff.models import OWNER_ROLES
+from staff.models import Capability
 
 CLIENTS_PER_PAGE = 50
 
@@ -73,7 +73,7 @@ def my_workspace(request: HttpRequest) -> HttpResponse:
     """Today's work first, then the user's own book with filters, then their KPIs. Open to the
     roles that keep a book: client managers, mentors (their own clients; the group's work is on
     /team/) and sales managers (won clients until they are handed over)."""
-    if request.user.role not in OWNER_ROLES:
+    if not request.user.can(Capability.KEEP_BOOK):
         raise PermissionDenied
     now = timezone.now()
     book = book_of(request.user)
@@ -240,6 +240,13 @@ def _timeline_limit(request: HttpRequest) -> int:
         return TIMELINE_LIMIT
 
 
+def _with_flag(obj, **flags):
+    """``obj`` with template flags set on it, each the answer of an access function."""
+    for name, value in flags.items():
+        setattr(obj, name, value)
+    return obj
+
+
 def _card_context(request: HttpRequest, client: Client, **extra) -> dict:
     limit = _timeline_limit(request)
     timeline, has_more = client_timeline(client, limit=limit)
@@ -250,7 +257,10 @@ def _card_context(request: HttpRequest, client: Client, **extra) -> dict:
         "timeline": timeline,
         "timeline_more": limit + TIMELINE_LIMIT if has_more else None,
         "open_requests": client_open_requests(client),
-        "open_tasks": client_open_tasks(client),
+        "open_tasks": [
+            _with_flag(task, can_complete=task_completable_by(request.user, task))
+            for task in client_open_tasks(client)
+        ],
         "call_form": LogCallForm(prefix="call"),
         "request_form": LogRequestForm(prefix="request"),
         "referral_form": ReferralForm(prefix="referral"),

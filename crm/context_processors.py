@@ -3,16 +3,16 @@
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
-from staff.models import Role
+from staff.models import Capability
 
-# (url name, label, roles that see it). A link is shown only where the page would let the user in;
-# the views check again, this only keeps the menu honest.
+# (url name, label, the capability its page asks; None: every signed-in person). A link is shown
+# only where the page would let the user in, because both ask the same ``User.can``.
 _NAV = (
-    ("kpi:dashboard", _("Dashboard"), {Role.DIRECTOR, Role.MENTOR}),
-    ("clients:my", _("My workspace"), {Role.CLIENT_MANAGER, Role.MENTOR, Role.SALES_MANAGER}),
-    ("clients:list", _("Clients"), set(Role)),
-    ("retention:queue", _("Lost clients"), {Role.DIRECTOR, Role.RETURN_MANAGER}),
-    ("team:team", _("Team"), {Role.DIRECTOR, Role.MENTOR}),
+    ("kpi:dashboard", _("Dashboard"), Capability.KPI_VIEW),
+    ("clients:my", _("My workspace"), Capability.KEEP_BOOK),
+    ("clients:list", _("Clients"), None),
+    ("retention:queue", _("Lost clients"), Capability.CASE_WORK),
+    ("team:team", _("Team"), Capability.TEAM_LEAD),
 )
 
 
@@ -21,8 +21,8 @@ def nav_items_for(user, path: str = "") -> list[dict]:
     if user is None or not user.is_authenticated:
         return []
     items = []
-    for url_name, label, roles in _NAV:
-        if user.role not in roles:
+    for url_name, label, capability in _NAV:
+        if capability is not None and not user.can(capability):
             continue
         try:
             url = reverse(url_name)

@@ -17,12 +17,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from clients.access import clients_visible_to
 from clients.selectors import refusals_awaiting, requests_overdue
-from staff.models import Role, User
+from staff.models import Capability, User
 from team.forms import HandoverForm, RefusalApproveForm, RefusalRejectForm
 from team.selectors import team_groups, team_member_figures, team_members
 
 TEAM = "team/team.html"
-TEAM_ROLES = (Role.MENTOR, Role.DIRECTOR)
 ROWS_PER_PAGE = 20
 # The director's team is every manager of the department (hundreds at scale): one page of people
 # at a time keeps the per-person counters to a page's worth of rows.
@@ -30,7 +29,7 @@ MEMBERS_PER_PAGE = 50
 
 
 def _require_team_lead(request: HttpRequest) -> None:
-    if request.user.role not in TEAM_ROLES:
+    if not request.user.can(Capability.TEAM_LEAD):
         raise PermissionDenied
 
 
@@ -59,7 +58,7 @@ def refusal_reject(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def member_handover(request: HttpRequest, pk: int) -> HttpResponse:
     """SPEC §3.6: only the director dismisses a manager, handing the whole book over at once."""
-    if request.user.role != Role.DIRECTOR:
+    if not request.user.can(Capability.STAFF_MANAGE):
         raise PermissionDenied
     member = get_object_or_404(team_members(request.user), pk=pk)
     team_member_figures([member], today=timezone.localdate())
@@ -122,5 +121,5 @@ def _team_context(request: HttpRequest) -> dict:
             request.GET.get("refusals_page")
         ),
         "overdue": Paginator(overdue, ROWS_PER_PAGE).get_page(request.GET.get("overdue_page")),
-        "is_director": user.role == Role.DIRECTOR,
+        "can_manage_staff": user.can(Capability.STAFF_MANAGE),
     }
