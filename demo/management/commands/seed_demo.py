@@ -114,7 +114,7 @@ class Command(BaseCommand):
             % {
                 "month": kpis.month.strftime("%Y-%m"),
                 "churn": 100 * kpis.annual_churn,
-                "natural": 100 * kpis.churned_natural_12m / max(1, kpis.churned_12m),
+                "natural": 100 * (kpis.natural_share or 0),
                 "referrals": kpis.referrals_per_month,
                 "returns": 100 * kpis.return_rate_12m,
             }
