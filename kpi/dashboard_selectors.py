@@ -1,9 +1,11 @@
 """The director's dashboard (SPEC §4, §6), assembled from stored snapshots and the goal.
 
-Everything comes from ``kpi.selectors``: snapshot rows, the current goal and one grouped count of
-terminated contracts for the reasons table. A page therefore costs the same handful of queries
-however long the history is and however many people the department has; the figures themselves
-were computed by the nightly job or the director's recompute.
+Every read comes from ``kpi.selectors``: snapshot rows, the current goal, the people of the
+tables and one grouped count of terminated contracts for the reasons table. A page therefore costs
+the same handful of queries however long the history is and however many people the department
+has; the figures themselves were computed by the nightly job or the director's recompute. Rates
+over a period come from ``kpi.metrics``, targets and their colours from ``kpi.targets``, and the
+paged people tables from ``core.paging``.
 
 Rates are fractions (0.05 is 5 %), ``None`` where the denominator is zero; rows are plain dicts so
 the template and the CSV/XLSX exports read the same values.
@@ -15,23 +17,35 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q
 from django.urls import reverse
 from django.utils.formats import date_format
-from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from clients.models import TerminationReason
-from core.dates import months_between
-from kpi.metrics import goal_plan_line, month_first_day, month_number
+from core.dates import add_months, month_start, months_between
+from core.paging import TEXT, SortColumn, TablePage, table_page
+from core.ratios import ratio
+from kpi.metrics import book_growth, churn_rate, goal_monthly_growth, goal_plan_line, return_rate
 from kpi.models import Goal, KpiSnapshot, Scope
 from kpi.selectors import (
     churn_reasons,
+    dashboard_people,
     goal_current,
+    kpi_latest_base,
     kpi_latest_month,
     kpi_period_totals,
     kpi_series,
+)
+from kpi.targets import (
+    AMBER_BAND,
+    TARGET_ANNUAL_CHURN,
+    TARGET_REFERRALS_MONTH,
+    TARGET_RETURN_RATE,
+    book_growth_target,
+    growth_status,
+    rag_status,
+    trend,
 )
 from staff.access import group_member_ids
 from staff.models import BOOK_ROLES, Role, User
@@ -40,52 +54,8 @@ from staff.models import BOOK_ROLES, Role, User
 PERIOD_MONTHS: dict[str, int | None] = {"6": 6, "12": 12, "24": 24, "36": 36, "all": None}
 DEFAULT_PERIOD = "12"
 
-# The director's targets (SPEC §1).
-TARGET_ANNUAL_CHURN = 0.05
-TARGET_REFERRALS_MONTH = 100
-TARGET_RETURN_RATE = 0.70
-# A good client manager turns 100 clients into 130 in a year (customer brief).
-TARGET_BOOK_GROWTH_YEAR = 0.30
-
-# Red/amber/green: green when the target is met; amber while the distance to the target is at most
-# this share of the target; red beyond. The base must follow the plan closely, so its band is narrow.
-AMBER_BAND = {"annual_churn": 0.2, "referrals": 0.2, "return_rate": 0.1, "base": 0.03}
-
 # Snapshots older than this are flagged: the nightly recompute has not run.
 STALE_AFTER = datetime.timedelta(hours=26)
-
-
-def add_months(month: datetime.date, count: int) -> datetime.date:
-    return month_first_day(month_number(month) + count)
-
-
-def rate(numerator: float, denominator: float) -> float | None:
-    return numerator / denominator if denominator else None
-
-
-def rag_status(value: float | None, target: float, *, lower_is_better: bool, band: float) -> str:
-    """``ok``, ``warn`` or ``danger`` by the distance from ``value`` to ``target`` (relative to the
-    target); ``neutral`` without a value."""
-    if value is None:
-        return "neutral"
-    gap = (value - target) if lower_is_better else (target - value)
-    if gap <= 1e-9:  # met; the tolerance absorbs float noise (1.3 ** 1 - 1 vs 0.3)
-        return "ok"
-    return "warn" if gap <= band * target else "danger"
-
-
-def trend(value: float | None, previous: float | None, *, lower_is_better: bool) -> dict | None:
-    """The change against last month and whether it is good news."""
-    if value is None or previous is None:
-        return None
-    delta = value - previous
-    if abs(delta) < 1e-9:
-        verdict = "same"
-    elif (delta < 0) == lower_is_better:
-        verdict = "better"
-    else:
-        verdict = "worse"
-    return {"delta": delta, "verdict": verdict, "direction": "up" if delta > 0 else "down"}
 
 
 @dataclass
@@ -131,7 +101,7 @@ def dashboard_build(*, group: User | None, period: str, now: datetime.datetime) 
         return board
     board.month, board.month_from = series[-1].month, month_from or series[0].month
     board.computed_at = series[-1].computed_at
-    month_now = now.date().replace(day=1)
+    month_now = month_start(now.date())
     board.stale = now - board.computed_at > STALE_AFTER or board.month < month_now
     goal = board.goal if group is None else None
     board.months = month_rows(series, goal)
@@ -151,12 +121,6 @@ def dashboard_build(*, group: User | None, period: str, now: datetime.datetime) 
     return board
 
 
-def goal_monthly_growth(goal: Goal) -> float:
-    """The plan line's growth per month (×4 over 36 months ≈ 3.9 %)."""
-    months = (goal.target_on - goal.start_on).days / (365.25 / 12)
-    return (goal.target_clients / goal.start_clients) ** (1 / months) - 1
-
-
 # --- month by month ---------------------------------------------------------------------------
 
 
@@ -165,7 +129,7 @@ def month_rows(series: list[KpiSnapshot], goal: Goal | None) -> list[dict]:
     without a goal or before it starts)."""
     months = [row.month for row in series]
     plan = goal_plan_line(goal, months) if goal is not None else [None] * len(months)
-    start_month = goal.start_on.replace(day=1) if goal is not None else None
+    start_month = month_start(goal.start_on) if goal is not None else None
     rows = []
     for snapshot, month, planned in zip(series, months, plan, strict=True):
         closed = snapshot.cases_returned + snapshot.cases_declined
@@ -240,10 +204,10 @@ def chart_data(months: list[dict], *, department: bool) -> dict[str, Any]:
 def plan_ahead(goal: Goal, *, latest: datetime.date, shown: int) -> dict[str, list]:
     """The plan line a few months past the latest one (a quarter of the months shown, at least
     three, never past the target month), so the chart shows where the base should go next."""
-    last = goal.target_on.replace(day=1)
+    last = month_start(goal.target_on)
     months = [add_months(latest, i) for i in range(1, max(3, shown // 4) + 1)]
     months = [month for month in months if month <= last]
-    start = goal.start_on.replace(day=1)
+    start = month_start(goal.start_on)
     plan = goal_plan_line(goal, months)
     return {
         "labels": [date_format(month, "M Y") for month in months],
@@ -324,35 +288,21 @@ def _figures(totals: dict[str, Any]) -> dict[str, Any]:
     return {
         "book_start": start,
         "book": end,
-        # Own growth: the book's change without the clients handed in or out.
-        "growth": rate(end - start - moved_in + moved_out, start),
+        "growth": book_growth(start, end, transferred_in=moved_in, transferred_out=moved_out),
         "new_clients": get("new_clients", 0),
         "new_referral": get("new_referral", 0),
         "returned": get("returned", 0),
         "churned": churned,
         "churned_natural": natural,
         "churned_controllable": churned - natural,
-        "churn_rate": rate(churned, start),
+        "churn_rate": churn_rate(churned, start),
         "transferred_in": moved_in,
         "transferred_out": moved_out,
         "cases_returned": cases_returned,
         "cases_declined": cases_declined,
-        "return_rate": rate(cases_returned, cases_returned + cases_declined),
+        "return_rate": return_rate(cases_returned, cases_declined),
         "mrr": get("mrr_end", 0),
     }
-
-
-# What the people tables read of a person: plain values, not 700 user objects at scale L.
-PEOPLE_FIELDS = (
-    "pk",
-    "full_name",
-    "username",
-    "role",
-    "is_active",
-    "capacity",
-    "mentor_id",
-    "mentor__full_name",
-)
 
 
 def people_rows(
@@ -375,14 +325,8 @@ def people_rows(
         month_to=month_to,
         scope_ids=None if group is None else [group.pk],
     )
-    if members is None:
-        people = User.objects.filter(
-            Q(pk__in=[*by_manager, *by_group]) | Q(is_active=True, role__in=BOOK_ROLES)
-        )
-    else:
-        people = User.objects.filter(pk__in=members)
-    people = list(people.order_by("full_name", "pk").values(*PEOPLE_FIELDS))
-    growth_target = (1 + TARGET_BOOK_GROWTH_YEAR) ** (months_between(month_from, month_to) / 12) - 1
+    people = dashboard_people(members=members, with_rows=[*by_manager, *by_group])
+    growth_target = book_growth_target(months_between(month_from, month_to))
     clients_url = reverse("clients:list")
     # Labels once, not ``get_role_display`` per person (it costs as much as the query at scale).
     role_labels = {value: str(label) for value, label in Role.choices}
@@ -402,8 +346,8 @@ def people_rows(
             group=_group_of(person, short_names),
             is_active=active,
             capacity=person["capacity"],
-            load=rate(row["book"], person["capacity"]),
-            growth_status=_growth_status(row["growth"], growth_target),
+            load=ratio(row["book"], person["capacity"]),
+            growth_status=growth_status(row["growth"], growth_target),
             clients_url=f"{clients_url}?manager={pk}",
         )
         managers.append(row)
@@ -434,8 +378,8 @@ def people_rows(
             name=mentor["full_name"] or mentor["username"],
             members=sum(1 for p in team if p["is_active"]),
             capacity=capacity,
-            load=rate(row["book"], capacity),
-            growth_status=_growth_status(row["growth"], growth_target),
+            load=ratio(row["book"], capacity),
+            growth_status=growth_status(row["growth"], growth_target),
         )
         groups.append(row)
     return groups, managers
@@ -462,10 +406,6 @@ def short_name(full_name: str) -> str:
     return " ".join([surname, *(f"{name[0]}." for name in given)]) if given else full_name
 
 
-def _growth_status(growth: float | None, target: float) -> str:
-    return rag_status(growth, target, lower_is_better=False, band=1.0)
-
-
 # --- reasons ----------------------------------------------------------------------------------
 
 
@@ -478,18 +418,13 @@ def reason_rows(counted: list[dict]) -> list[dict]:
             **row,
             "label": str(labels.get(row["reason"], row["reason"])),
             "kind": _("natural") if row["natural"] else _("controllable"),
-            "share": rate(row["count"], total),
+            "share": ratio(row["count"], total),
         }
         for row in counted
     ]
 
 
 # --- goal -------------------------------------------------------------------------------------
-
-
-def goals_recent(limit: int = 10) -> list[Goal]:
-    """The latest goals, current first (the editor shows what was set before)."""
-    return list(Goal.objects.select_related("created_by").order_by("-created_at", "-id")[:limit])
 
 
 def goal_initial(*, today: datetime.date) -> dict[str, Any]:
@@ -503,13 +438,7 @@ def goal_initial(*, today: datetime.date) -> dict[str, Any]:
             "target_on": goal.target_on,
             "target_clients": goal.target_clients,
         }
-    latest = (
-        KpiSnapshot.objects.filter(scope=Scope.DEPARTMENT, scope_id=0)
-        .order_by("-month")
-        .values_list("base_end", flat=True)
-        .first()
-    )
-    base = latest or 0
+    base = kpi_latest_base() or 0
     try:
         target_on = today.replace(year=today.year + 3)
     except ValueError:  # 29 February
@@ -523,19 +452,6 @@ def goal_initial(*, today: datetime.date) -> dict[str, Any]:
 
 
 # --- the people tables, one page at a time ----------------------------------------------------
-
-# Rows of the group and manager tables on one page of the dashboard. The whole table is in the
-# CSV/XLSX exports; the page shows 25 rows of the chosen order (600 managers at scale L).
-TABLE_PAGE_SIZE = 25
-TEXT, NUM = "text", "num"
-
-
-@dataclass(frozen=True)
-class SortColumn:
-    key: str
-    label: Any
-    kind: str = NUM
-
 
 _FIGURE_COLUMNS = (
     SortColumn("load", gettext_lazy("Book / capacity")),
@@ -564,122 +480,20 @@ SORT_COLUMNS: dict[str, tuple[SortColumn, ...]] = {
         SortColumn("transferred_in", gettext_lazy("Handed in / out")),
     ),
 }
+# The query parameters of the paged tables: each table's links keep the other's.
+TABLE_PARAMS = frozenset(f"{name}_{part}" for name in SORT_COLUMNS for part in ("sort", "page"))
 
 
-@dataclass
-class TablePage:
-    """One page of a people table: its rows in the chosen order, the header links that sort it
-    and the links to the neighbouring pages (``None`` at either end)."""
-
-    name: str
-    rows: list[dict]
-    total: int
-    number: int
-    pages: int
-    sort: str
-    descending: bool
-    headers: list[dict]
-    first_url: str | None
-    previous_url: str | None
-    next_url: str | None
-    last_url: str | None
-
-    @property
-    def start(self) -> int:
-        return (self.number - 1) * TABLE_PAGE_SIZE + 1 if self.total else 0
-
-    @property
-    def end(self) -> int:
-        return min(self.number * TABLE_PAGE_SIZE, self.total)
-
-
-def _sort_choice(name: str, value: str | None) -> tuple[str, bool]:
-    """The allowed sort key and direction of ``?<name>_sort=[-]key``; ("", False) keeps the
-    table's own order (groups and people by name)."""
-    value = (value or "").strip()
-    descending = value.startswith("-")
-    key = value.lstrip("-")
-    if key not in {column.key for column in SORT_COLUMNS[name]}:
-        return "", False
-    return key, descending
-
-
-def _page_number(value: str | None, pages: int) -> int:
-    try:
-        number = int(value or 1)
-    except ValueError:
-        return 1
-    return min(max(number, 1), pages)
-
-
-def rows_sorted(rows: list[dict], key: str, *, descending: bool, kind: str) -> list[dict]:
-    """``rows`` ordered by ``key``; rows without a value come last in either direction, ties keep
-    the table's own order."""
-    present = [row for row in rows if row[key] is not None]
-    missing = [row for row in rows if row[key] is None]
-    if kind == TEXT:
-        present.sort(key=lambda row: str(row[key]).casefold(), reverse=descending)
-    else:
-        present.sort(key=lambda row: row[key], reverse=descending)
-    return present + missing
-
-
-def table_page(board: Dashboard, name: str, params: dict[str, str]) -> TablePage:
+def dashboard_table(board: Dashboard, name: str, params: dict[str, str]) -> TablePage:
     """The page of ``board``'s ``name`` table (``groups`` or ``managers``) that the query
-    ``params`` ask for: ``<name>_sort`` (an allowed column key, ``-`` first for descending) and
-    ``<name>_page``. Links keep every other parameter (the period, the other table's order)."""
-    sort_param, page_param = f"{name}_sort", f"{name}_page"
-    columns = SORT_COLUMNS[name]
-    sort, descending = _sort_choice(name, params.get(sort_param))
-    rows = board.table(name)
-    if sort:
-        kind = next(column.kind for column in columns if column.key == sort)
-        rows = rows_sorted(rows, sort, descending=descending, kind=kind)
-    pages = max(1, -(-len(rows) // TABLE_PAGE_SIZE))
-    number = _page_number(params.get(page_param), pages)
-    kept = {f"{table}_{part}" for table in SORT_COLUMNS for part in ("sort", "page")}
-    base = {key: value for key, value in params.items() if key in kept - {sort_param, page_param}}
-    base = {"period": board.period, **base}
-    if sort:
-        base[sort_param] = f"-{sort}" if descending else sort
-
-    def url(**changes: Any) -> str:
-        return "?" + urlencode({**base, **changes})
-
-    def page_url(target: int) -> str | None:
-        if target == number or not 1 <= target <= pages:
-            return None
-        return url(**{page_param: target}) if target > 1 else url()
-
-    headers = []
-    for column in columns:
-        if column.key == sort:
-            # A second click turns the order round.
-            flip = not descending
-            state = "descending" if descending else "ascending"
-        else:
-            # Figures start from the highest, names from A.
-            flip, state = column.kind == NUM, ""
-        headers.append(
-            {
-                "key": column.key,
-                "label": column.label,
-                "num": column.kind == NUM,
-                "state": state,
-                "url": url(**{sort_param: f"-{column.key}" if flip else column.key}),
-            }
-        )
-    return TablePage(
+    ``params`` ask for (``<name>_sort``, ``<name>_page``): 25 rows of the chosen order (600
+    managers at scale L), the whole table being in the CSV/XLSX exports. Links carry the board's
+    period and keep the other table's order and page."""
+    return table_page(
+        board.table(name),
         name=name,
-        rows=rows[(number - 1) * TABLE_PAGE_SIZE : number * TABLE_PAGE_SIZE],
-        total=len(rows),
-        number=number,
-        pages=pages,
-        sort=sort,
-        descending=descending,
-        headers=headers,
-        first_url=page_url(1) if number > 2 else None,
-        previous_url=page_url(number - 1),
-        next_url=page_url(number + 1),
-        last_url=page_url(pages) if number < pages - 1 else None,
+        columns=SORT_COLUMNS[name],
+        params=params,
+        fixed={"period": board.period},
+        kept=TABLE_PARAMS,
     )

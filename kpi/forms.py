@@ -6,7 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from kpi.dashboard import DEFAULT_PERIOD
+from kpi.dashboard_selectors import DEFAULT_PERIOD
 
 PERIOD_CHOICES = [
     ("6", _("6 months")),

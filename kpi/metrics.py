@@ -1,7 +1,9 @@
 """The KPI arithmetic of SPEC §4, as pure functions over plain rows.
 
-This is the only module of the project that imports pandas. It never touches the database:
-``kpi.selectors`` loads the rows, ``kpi.services`` stores what ``kpi_table`` returns.
+This is the only module of the project that imports pandas, and the only one that divides one
+SPEC §4 figure by another: the snapshot table below, and the scalar rates the pages compute over a
+period or a funnel (``churn_rate``, ``return_rate``, …, at the end of the module). It never touches
+the database: ``kpi.selectors`` loads the rows, ``kpi.services`` stores what ``kpi_table`` returns.
 
 Dates are handled as integer day numbers (days since 1970-01-01) and months as integer month
 numbers (months since 1970-01), so every step is array arithmetic: no loop over clients or days.
@@ -31,6 +33,8 @@ import numpy as np
 import pandas as pd
 
 from clients.models import AcquisitionChannel
+from core.dates import month_end, month_from_index, month_index
+from core.ratios import ratio
 from retention.models import CaseStatus
 
 # Day numbers standing for "no end" (an open contract or the current assignment) and for "since
@@ -104,12 +108,17 @@ class HistoryRows:
 # --- dates ----------------------------------------------------------------------------------
 
 
+_EPOCH_MONTH = month_index(_EPOCH)
+
+
 def month_number(day: datetime.date) -> int:
-    return (day.year - 1970) * 12 + day.month - 1
+    """Months since January 1970: numpy's ``datetime64[M]`` numbering, which the month
+    boundaries of ``kpi_table`` are built from."""
+    return month_index(day) - _EPOCH_MONTH
 
 
 def month_first_day(number: int) -> datetime.date:
-    return datetime.date(1970 + number // 12, number % 12 + 1, 1)
+    return month_from_index(number + _EPOCH_MONTH)
 
 
 def _days(values: Sequence, *, missing: int) -> np.ndarray:
@@ -325,6 +334,7 @@ def _intersect(client, start, end, periods: Assignments, extra: dict[str, np.nda
 
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """SPEC §4: a rate is 0 when its denominator is 0 (the stored snapshots hold that 0)."""
     out = np.zeros(numerator.shape, dtype=np.float64)
     np.divide(numerator, denominator, out=out, where=denominator != 0)
     return out
@@ -611,9 +621,59 @@ def goal_plan(goal, day: datetime.date) -> int:
 
 def goal_plan_line(goal, months: Sequence[datetime.date]) -> list[int]:
     """The plan at the last day of each month, for a chart of base against goal."""
-    return [goal_plan(goal, _month_end(month)) for month in months]
+    return [goal_plan(goal, month_end(month)) for month in months]
 
 
-def _month_end(day: datetime.date) -> datetime.date:
-    following = month_first_day(month_number(day) + 1)
-    return following - datetime.timedelta(days=1)
+def goal_progress(base: int, goal) -> float:
+    """How far the base has come towards the goal's target: base / target, above 1 once the
+    target is passed."""
+    return base / goal.target_clients
+
+
+def goal_monthly_growth(goal) -> float:
+    """The plan line's growth per month (×4 over 36 months ≈ 3.9 %)."""
+    months = (goal.target_on - goal.start_on).days / (365.25 / 12)
+    return (goal.target_clients / goal.start_clients) ** (1 / months) - 1
+
+
+# --- rates over a period, a person or a funnel ------------------------------------------------
+#
+# The pages add up stored monthly counts over a period (a person's churn over the last 12
+# months) or count cases (the return funnel), then divide here. Unlike the stored figures these
+# are None when there is nothing to divide by, and the page shows "—": no closed case is not a
+# return rate of 0 %.
+
+
+def churn_rate(churned: int, base_start: int) -> float | None:
+    """SPEC §4: clients lost over the clients in the base at the start."""
+    return ratio(churned, base_start)
+
+
+def return_rate(returned: int, declined: int) -> float | None:
+    """SPEC §4: cases closed as returned over all cases closed (returned or declined); open cases
+    do not count."""
+    return ratio(returned, returned + declined)
+
+
+def book_growth(
+    book_start: int, book_end: int, *, transferred_in: int = 0, transferred_out: int = 0
+) -> float | None:
+    """A book's own growth over a period: its change without the clients handed in or out (a
+    reassignment moves clients between books without churn, SPEC §4 "per manager"), over the
+    book at the start."""
+    return ratio(book_end - book_start - transferred_in + transferred_out, book_start)
+
+
+def claim_rate(claimed: int, lost: int) -> float | None:
+    """The return funnel (SPEC §3.3): cases claimed by a return manager over the cases lost."""
+    return ratio(claimed, lost)
+
+
+def free_month_rate(free_month: int, claimed: int) -> float | None:
+    """The return funnel: claimed cases that reached a free month."""
+    return ratio(free_month, claimed)
+
+
+def conversion(returned: int, lost: int) -> float | None:
+    """The return funnel: cases lost in a month that have come back so far."""
+    return ratio(returned, lost)

@@ -2,12 +2,12 @@
 
 ``kpi_history_rows`` loads the plain rows ``kpi.metrics`` computes from: a handful of queries over
 whole tables, never one per client. The other selectors read stored snapshots, so pages cost the
-same few queries however large the history is.
+same few queries however large the history is. ``kpi.dashboard_selectors`` assembles the
+director's dashboard from these reads; ``kpi.funnel`` reads the lost-client return funnel.
 """
 
 from __future__ import annotations
 
-import calendar
 import datetime
 from decimal import Decimal
 from typing import Any
@@ -24,10 +24,11 @@ from django.db.models import (
 )
 
 from clients.models import NATURAL_REASONS, Client, ClientAssignment, Contract, ContractKind
-from kpi.metrics import HistoryRows, goal_plan
+from core.dates import ONE_DAY, month_end, month_start
+from kpi.metrics import HistoryRows, goal_plan, goal_progress
 from kpi.models import Goal, KpiSnapshot, Scope
 from retention.models import CLOSED_CASE_STATUSES, LostCase
-from staff.models import Role, User
+from staff.models import BOOK_ROLES, Role, User
 
 
 def kpi_history_rows() -> HistoryRows:
@@ -114,6 +115,21 @@ def goal_current() -> Goal | None:
     return Goal.objects.order_by("-created_at", "-id").first()
 
 
+def goals_recent(limit: int = 10) -> list[Goal]:
+    """The latest goals, current first (the editor shows what was set before)."""
+    return list(Goal.objects.select_related("created_by").order_by("-created_at", "-id")[:limit])
+
+
+def kpi_latest_base() -> int | None:
+    """``base_end`` of the latest department snapshot (None before the first computation)."""
+    return (
+        KpiSnapshot.objects.filter(scope=Scope.DEPARTMENT, scope_id=0)
+        .order_by("-month")
+        .values_list("base_end", flat=True)
+        .first()
+    )
+
+
 def base_on(day: datetime.date) -> tuple[int, Decimal]:
     """Base(d) and MRR(d) of SPEC §4, straight from the contracts (one query). A client's paid
     contracts never overlap (SPEC §2, a database constraint on PostgreSQL), so counting the
@@ -134,7 +150,7 @@ def kpi_summary(as_of: datetime.date) -> dict[str, Any]:
     which). ``goal`` is None without a goal; its ``plan`` is the plan line at the end of as_of's
     month and ``progress`` is base / target (above 1 once the target is passed).
     """
-    month = as_of.replace(day=1)
+    month = month_start(as_of)
     base, mrr = base_on(as_of)
     snapshot = (
         KpiSnapshot.objects.filter(scope=Scope.DEPARTMENT, scope_id=0, month__lte=month)
@@ -157,14 +173,13 @@ def kpi_summary(as_of: datetime.date) -> dict[str, Any]:
         "goal": None,
     }
     if goal is not None:
-        month_end = month.replace(day=calendar.monthrange(month.year, month.month)[1])
         summary["goal"] = {
             "target": goal.target_clients,
             "target_on": goal.target_on,
             "start_clients": goal.start_clients,
             "start_on": goal.start_on,
-            "plan": goal_plan(goal, month_end),
-            "progress": base / goal.target_clients,
+            "plan": goal_plan(goal, month_end(month)),
+            "progress": goal_progress(base, goal),
         }
     return summary
 
@@ -231,12 +246,10 @@ def churn_reasons(
     months ``month_from``..``month_to``, counted by termination reason, most frequent first (one
     query). With ``manager_ids``, only clients assigned to one of them on the contract's last
     day (the loss's manager, SPEC §4 "per manager")."""
-    one_day = datetime.timedelta(days=1)
-    last = month_to.replace(day=calendar.monthrange(month_to.year, month_to.month)[1])
     contracts = Contract.objects.filter(
         kind=ContractKind.PAID,
-        ends_on__gte=month_from.replace(day=1) - one_day,
-        ends_on__lte=last - one_day,
+        ends_on__gte=month_start(month_from) - ONE_DAY,
+        ends_on__lte=month_end(month_to) - ONE_DAY,
     ).exclude(termination_reason="")
     if manager_ids is not None:
         owner = ClientAssignment.objects.filter(
@@ -261,3 +274,28 @@ def churn_reasons(
         }
         for row in counted
     ]
+
+
+# What the dashboard's people tables read of a person: plain values, not 700 user objects at
+# scale L.
+PEOPLE_FIELDS = (
+    "pk",
+    "full_name",
+    "username",
+    "role",
+    "is_active",
+    "capacity",
+    "mentor_id",
+    "mentor__full_name",
+)
+
+
+def dashboard_people(*, members: list[int] | None, with_rows: list[int]) -> list[dict[str, Any]]:
+    """The people of the dashboard's tables by name (one query): ``members`` when given (a
+    mentor's group); otherwise everyone who keeps a book now (client managers and mentors) and
+    everyone in ``with_rows`` (those with snapshot rows in the period, dismissed ones included)."""
+    if members is None:
+        people = User.objects.filter(Q(pk__in=with_rows) | Q(is_active=True, role__in=BOOK_ROLES))
+    else:
+        people = User.objects.filter(pk__in=members)
+    return list(people.order_by("full_name", "pk").values(*PEOPLE_FIELDS))

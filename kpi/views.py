@@ -29,9 +29,10 @@ from kombu.exceptions import OperationalError as BrokerError
 from core.errors import QueueUnavailable
 from core.exports import table_csv, table_xlsx
 from core.tasks import SEND_ERRORS
-from kpi.dashboard import SORT_COLUMNS, dashboard_build, goal_initial, goals_recent, table_page
+from kpi.dashboard_selectors import SORT_COLUMNS, dashboard_build, dashboard_table, goal_initial
 from kpi.exports import TABLE_TITLES, TABLES
 from kpi.forms import EXPORT_FORMATS, PERIOD_CHOICES, GoalForm, PeriodForm
+from kpi.selectors import goals_recent
 from kpi.services import goal_set
 from kpi.tasks import enqueue_kpi_recompute, kpi_recompute_task
 from staff.models import Role, SecurityEventKind, User
@@ -78,7 +79,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     period = PeriodForm(request.GET).period_key()
     board = dashboard_build(group=group, period=period, now=timezone.now())
     params = request.GET.dict()
-    tables = {name: table_page(board, name, params) for name in SORT_COLUMNS}
+    tables = {name: dashboard_table(board, name, params) for name in SORT_COLUMNS}
     context = {"board": board, "periods": PERIOD_CHOICES, "period": period, "tables": tables}
     if request.htmx and request.htmx.target in TABLE_CARDS:
         # A header or page link of one people table: only that table is swapped in.

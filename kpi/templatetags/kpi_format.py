@@ -14,7 +14,7 @@ from django.utils.formats import get_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from kpi.dashboard import short_name as _short_name
+from kpi.dashboard_selectors import short_name as _short_name
 
 register = template.Library()
 

@@ -19,8 +19,9 @@ from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from clients.models import TerminationReason
-from kpi.dashboard import add_months, goal_monthly_growth, short_name
-from kpi.metrics import goal_plan
+from core.dates import add_months
+from kpi.dashboard_selectors import short_name
+from kpi.metrics import goal_monthly_growth, goal_plan
 from kpi.models import Goal, KpiSnapshot, Scope
 from kpi.tasks import kpi_recompute_task
 from staff.models import Role

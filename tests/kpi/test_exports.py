@@ -12,8 +12,8 @@ import pytest
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from core.dates import add_months
 from core.exports import Column, cell_safe, sheet_title, table_csv, table_xlsx
-from kpi.dashboard import add_months
 from kpi.exports import TABLES
 from kpi.models import KpiSnapshot, Scope
 from tests.factories import UserFactory

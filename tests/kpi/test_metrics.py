@@ -15,10 +15,20 @@ from hypothesis import strategies as st
 from kpi.metrics import (
     FIGURES,
     HistoryRows,
+    book_growth,
+    churn_rate,
+    claim_rate,
+    conversion,
+    free_month_rate,
+    goal_monthly_growth,
     goal_plan,
     goal_plan_line,
+    goal_progress,
     kpi_table,
     kpi_table_csv,
+    month_first_day,
+    month_number,
+    return_rate,
 )
 from tests.kpi.reference import reference_table
 
@@ -439,6 +449,64 @@ def test_goal_plan_grows_geometrically_from_start_to_target():
     assert goal_plan(goal, D(2027, 1, 1)) == 6000
     assert goal_plan(goal, D(2030, 1, 1)) == 6000
     assert goal_plan_line(goal, [D(2024, 1, 1), D(2024, 2, 1)]) == [1558, 1616]
+
+
+def test_goal_plan_line_takes_each_month_at_its_last_day():
+    goal = _Goal()
+
+    # 29 February in a leap year, 28 February otherwise: the plan of the month's last day.
+    assert goal_plan_line(goal, [D(2024, 2, 10)]) == [goal_plan(goal, D(2024, 2, 29))]
+    assert goal_plan_line(goal, [D(2025, 2, 1)]) == [goal_plan(goal, D(2025, 2, 28))]
+
+
+def test_goal_grows_about_four_percent_a_month_for_four_times_in_three_years():
+    assert round(goal_monthly_growth(_Goal()), 4) == 0.0393
+
+
+def test_goal_progress_is_the_base_over_the_target():
+    assert goal_progress(3000, _Goal()) == 0.5
+    assert goal_progress(7200, _Goal()) == 1.2
+
+
+# --- rates over a period and of the return funnel -------------------------------------------
+
+
+def test_period_rates_divide_the_summed_counts():
+    assert churn_rate(6, 120) == 0.05
+    assert return_rate(3, 1) == 0.75
+    assert return_rate(0, 4) == 0.0
+    # A book of 100 that gained 30 of its own and was handed 5 and handed over 2.
+    assert book_growth(100, 133, transferred_in=5, transferred_out=2) == 0.3
+    assert book_growth(100, 90) == -0.1
+
+
+def test_funnel_rates_follow_the_stages():
+    assert claim_rate(3, 4) == 0.75
+    assert free_month_rate(1, 3) == 1 / 3
+    assert conversion(2, 4) == 0.5
+
+
+@pytest.mark.parametrize(
+    "figure",
+    [
+        lambda: churn_rate(5, 0),
+        lambda: return_rate(0, 0),
+        lambda: book_growth(0, 12, transferred_in=12),
+        lambda: claim_rate(0, 0),
+        lambda: free_month_rate(0, 0),
+        lambda: conversion(0, 0),
+    ],
+)
+def test_rates_without_a_denominator_are_no_figure_not_zero(figure):
+    # The page shows "—": no closed case is not a return rate of 0 %.
+    assert figure() is None
+
+
+def test_month_numbers_count_from_january_1970_like_numpy():
+    assert month_number(D(1970, 1, 31)) == 0
+    assert month_number(D(2026, 11, 15)) == 682
+    assert month_first_day(682) == D(2026, 11, 1)
+    assert month_first_day(-1) == D(1969, 12, 1)
 
 
 # --- against the reference --------------------------------------------------------------------
