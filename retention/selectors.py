@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import Case, Count, Q, Value, When
-from django.db.models.functions import TruncMonth
 from django.shortcuts import get_object_or_404
 
 from clients.models import (
@@ -40,7 +38,6 @@ def return_candidates(case: LostCase):
 
 # A case whose return window ends within this many days is flagged in the queue.
 WINDOW_ENDING_DAYS = 14
-FUNNEL_MONTHS = 12
 
 
 def lost_cases_queue_for(user: User):
@@ -140,179 +137,3 @@ def lost_case_history(case: LostCase) -> dict:
             LostCase.objects.filter(client=client).exclude(pk=case.pk).order_by("-lost_on")
         ),
     }
-
-
-# --- the director's return funnel (SPEC §3.3, §4 return rate) -------------------------------
-
-
-def _months_back(today: datetime.date, months: int) -> datetime.date:
-    """The first day of the month ``months − 1`` months before ``today``'s month."""
-    index = today.year * 12 + today.month - 1 - (months - 1)
-    return datetime.date(index // 12, index % 12 + 1, 1)
-
-
-def _rate(part: int, whole: int) -> float | None:
-    return part / whole if whole else None
-
-
-@dataclass(frozen=True)
-class FunnelMonth:
-    """One month of the return funnel.
-
-    The cohort columns count the cases lost in ``month`` by the furthest stage each reached so
-    far (claimed, free month) and by how it ended (returned, declined; the rest are still open).
-    The closing columns are SPEC §4's return rate: cases closed in ``month`` as returned over all
-    cases closed in it."""
-
-    month: datetime.date
-    lost: int
-    claimed: int
-    free_month: int
-    returned: int
-    declined: int
-    still_open: int
-    closed_returned: int
-    closed_declined: int
-
-    @property
-    def claim_rate(self) -> float | None:
-        return _rate(self.claimed, self.lost)
-
-    @property
-    def free_month_rate(self) -> float | None:
-        return _rate(self.free_month, self.claimed)
-
-    @property
-    def conversion(self) -> float | None:
-        """Returned of the cases lost this month."""
-        return _rate(self.returned, self.lost)
-
-    @property
-    def return_rate(self) -> float | None:
-        return _rate(self.closed_returned, self.closed_returned + self.closed_declined)
-
-
-def return_funnel_by_month(
-    *, today: datetime.date, months: int = FUNNEL_MONTHS
-) -> list[FunnelMonth]:
-    """The last ``months`` calendar months up to ``today``'s, newest first, with zero rows for
-    months without cases. Two aggregate queries: one by the month of the loss, one by the month
-    the case closed."""
-    first = _months_back(today, months)
-    cohorts = {
-        row["month"]: row
-        for row in LostCase.objects.filter(lost_on__gte=first, lost_on__lte=today)
-        .annotate(month=TruncMonth("lost_on"))
-        .values("month")
-        .annotate(
-            lost=Count("pk"),
-            claimed=Count("pk", filter=Q(claimed_at__isnull=False)),
-            free_month=Count("pk", filter=Q(free_month_contract__isnull=False)),
-            returned=Count("pk", filter=Q(status=CaseStatus.RETURNED)),
-            declined=Count("pk", filter=Q(status=CaseStatus.DECLINED)),
-        )
-        .order_by()
-    }
-    closings = {
-        row["month"]: row
-        for row in LostCase.objects.filter(closed_on__gte=first, closed_on__lte=today)
-        .annotate(month=TruncMonth("closed_on"))
-        .values("month")
-        .annotate(
-            returned=Count("pk", filter=Q(status=CaseStatus.RETURNED)),
-            declined=Count("pk", filter=Q(status=CaseStatus.DECLINED)),
-        )
-        .order_by()
-    }
-    rows = []
-    for offset in range(months):
-        month = _months_back(today, offset + 1)
-        cohort = cohorts.get(month, {})
-        closing = closings.get(month, {})
-        lost = cohort.get("lost", 0)
-        returned, declined = cohort.get("returned", 0), cohort.get("declined", 0)
-        rows.append(
-            FunnelMonth(
-                month=month,
-                lost=lost,
-                claimed=cohort.get("claimed", 0),
-                free_month=cohort.get("free_month", 0),
-                returned=returned,
-                declined=declined,
-                still_open=lost - returned - declined,
-                closed_returned=closing.get("returned", 0),
-                closed_declined=closing.get("declined", 0),
-            )
-        )
-    return rows
-
-
-@dataclass(frozen=True)
-class ReturnerRate:
-    """A return manager's cases closed over the trailing 12 months (SPEC §4 return rate), and
-    the cases they hold now. ``manager`` None gathers the cases nobody claimed: clients that came
-    back by themselves, and windows that ran out unclaimed."""
-
-    manager_id: int | None
-    manager_name: str
-    returned: int
-    declined: int
-    in_work: int
-
-    @property
-    def closed(self) -> int:
-        return self.returned + self.declined
-
-    @property
-    def return_rate(self) -> float | None:
-        return _rate(self.returned, self.closed)
-
-
-def return_rate_by_return_manager(
-    *, today: datetime.date, months: int = FUNNEL_MONTHS
-) -> list[ReturnerRate]:
-    """Per return manager, best rate first; one aggregate query."""
-    first = _months_back(today, months)
-    closed = Q(closed_on__gte=first, closed_on__lte=today)
-    in_work = Q(status__in=[CaseStatus.CLAIMED, CaseStatus.FREE_MONTH])
-    rows = (
-        LostCase.objects.filter(closed | in_work)
-        .values("return_manager", "return_manager__full_name", "return_manager__username")
-        .annotate(
-            returned=Count("pk", filter=closed & Q(status=CaseStatus.RETURNED)),
-            declined=Count("pk", filter=closed & Q(status=CaseStatus.DECLINED)),
-            in_work=Count("pk", filter=in_work),
-        )
-        .order_by()
-    )
-    rates = [
-        ReturnerRate(
-            manager_id=row["return_manager"],
-            manager_name=row["return_manager__full_name"] or row["return_manager__username"] or "",
-            returned=row["returned"],
-            declined=row["declined"],
-            in_work=row["in_work"],
-        )
-        for row in rows
-    ]
-    # Named managers by rate, then by volume; the unclaimed row last.
-    return sorted(
-        rates,
-        key=lambda r: (
-            r.manager_id is None,
-            -(r.return_rate if r.return_rate is not None else -1),
-            -r.closed,
-            r.manager_name,
-        ),
-    )
-
-
-def return_rate_total(rates: list[ReturnerRate]) -> ReturnerRate:
-    """The department's line under the per-manager table: the sums of ``rates``."""
-    return ReturnerRate(
-        manager_id=None,
-        manager_name="",
-        returned=sum(r.returned for r in rates),
-        declined=sum(r.declined for r in rates),
-        in_work=sum(r.in_work for r in rates),
-    )

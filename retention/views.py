@@ -31,11 +31,8 @@ from retention.selectors import (
     lost_case_history,
     lost_cases_queue_for,
     lost_cases_summary,
-    return_funnel_by_month,
-    return_rate_by_return_manager,
-    return_rate_total,
 )
-from staff.models import Capability, Role
+from staff.models import Capability
 
 # A worklist, worked case by case, most urgent first: 25 rows a page (SPEC §9).
 CASES_PER_PAGE = 25
@@ -71,10 +68,8 @@ def queue(request: HttpRequest) -> HttpResponse:
     if request.htmx and not request.htmx.boosted:
         return render(request, f"{QUEUE}#results", context)
     context["summary"] = lost_cases_summary(request.user, today=today)
-    if request.user.role == Role.DIRECTOR:
-        context["funnel"] = return_funnel_by_month(today=today)
-        context["returners"] = return_rate_by_return_manager(today=today)
-        context["returners_total"] = return_rate_total(context["returners"])
+    # The director's return funnel is kpi's block on the page (kpi_blocks), up to the same day.
+    context["today"] = today
     return render(request, QUEUE, context)
 
 

@@ -33,13 +33,14 @@ from clients.models import (
     TaskKind,
     TerminationReason,
 )
-from retention.models import CaseStatus
-from retention.selectors import (
+from kpi.funnel import (
     FunnelMonth,
     ReturnerRate,
     return_funnel_by_month,
+    return_funnel_for,
     return_rate_by_return_manager,
 )
+from retention.models import CaseStatus
 from retention.services import (
     contract_create,
     contract_terminate,
@@ -914,6 +915,18 @@ def test_cases_closed_before_the_twelve_months_do_not_count(manager, colleague, 
 
     assert return_rate_by_return_manager(today=TODAY) == []
     assert sum(row.closed_returned for row in return_funnel_by_month(today=TODAY)) == 0
+
+
+def test_only_the_director_gets_the_funnel_block(
+    history, director, return_manager, django_assert_num_queries
+):
+    with django_assert_num_queries(0):
+        assert return_funnel_for(return_manager, today=TODAY) is None
+    with django_assert_num_queries(3):
+        funnel = return_funnel_for(director, today=TODAY)
+
+    assert len(funnel.months) == 12
+    assert funnel.total == ReturnerRate(None, "", returned=2, declined=3, in_work=1)
 
 
 def test_director_sees_the_funnel_and_the_rates_on_the_queue_page(client, history, director):
