@@ -1,25 +1,15 @@
-"""Celery tasks of the clients app: thin wrappers that read ISO arguments and call one service.
+"""Celery tasks of the clients app: thin wrappers that read their arguments and call one service.
 
-Both are idempotent (a system task is not created twice for the same reason), so a delivery lost
-with its worker is redelivered."""
+The nightly steps of clients (follow-ups, overdue requests) have no tasks of their own: the
+nightly chain (``crm.nightly``) calls their services in order.
+
+Both are idempotent (a second build rewrites the same file, a second purge finds nothing left to
+erase), so a delivery lost with its worker is redelivered."""
 
 from __future__ import annotations
 
 from clients.exports import client_export_build, export_files_purge
-from clients.services import tasks_create_follow_ups, tasks_create_overdue_requests
-from core.tasks import idempotent_task, iso_date, iso_datetime
-
-
-@idempotent_task()
-def tasks_create_follow_ups_task(today: str | None = None) -> int:
-    """Idempotent: a client with an open follow-up gets no second one."""
-    return tasks_create_follow_ups(today=iso_date(today))
-
-
-@idempotent_task()
-def tasks_create_overdue_requests_task(now: str | None = None) -> int:
-    """Idempotent: a client with an open overdue-request task gets no second one."""
-    return tasks_create_overdue_requests(now=iso_datetime(now))
+from core.tasks import idempotent_task
 
 
 @idempotent_task()

@@ -18,10 +18,9 @@ from clients.models import (
 )
 from clients.selectors import cadence_compliance_by_manager, contact_cadence_cutoff
 from clients.services import tasks_create_follow_ups, tasks_create_overdue_requests
-from clients.tasks import tasks_create_follow_ups_task, tasks_create_overdue_requests_task
+from crm.nightly import nightly_chain_task
 from retention.models import CaseStatus
 from retention.services import tasks_create_free_month_ending
-from retention.tasks import tasks_create_free_month_ending_task
 from staff.models import Role
 from tests.factories import (
     ClientFactory,
@@ -127,9 +126,13 @@ def test_follow_ups_use_a_fixed_number_of_queries(manager, django_assert_num_que
         assert tasks_create_follow_ups(today=TODAY) == 5
 
 
-def test_follow_up_task_runs_through_celery(manager):
-    active_client(manager)
-    assert tasks_create_follow_ups_task.delay(today=TODAY.isoformat()).get() == 1
+def test_the_nightly_chain_gives_the_follow_up(manager):
+    client = active_client(manager)
+    ContractFactory(client=client, starts_on=datetime.date(2024, 1, 1))
+
+    done = nightly_chain_task.delay(today=TODAY.isoformat(), now=NOON.isoformat()).get()
+
+    assert done["follow_ups"] == 1
     assert Task.objects.get().due_on == TODAY
 
 
@@ -207,7 +210,8 @@ def test_overdue_request_tasks_are_idempotent(manager):
     make_request(client, topic="Тема", due_at=local(2026, 11, 19, 9, 0))
     assert tasks_create_overdue_requests(now=NOON) == 1
     assert tasks_create_overdue_requests(now=NOON) == 0
-    assert tasks_create_overdue_requests_task.delay(now=NOON.isoformat()).get() == 0
+    # A later run the same day (a re-run of the night) writes none either.
+    assert tasks_create_overdue_requests(now=NOON + datetime.timedelta(hours=3)) == 0
     assert Task.objects.count() == 1
 
 
@@ -262,5 +266,5 @@ def test_free_month_ending_task_is_written_once_per_free_month(return_manager):
     assert tasks_create_free_month_ending(today=TODAY) == 0
     # Done by the return manager: the next nights do not nag again for the same free month.
     Task.objects.update(done_at=NOON)
-    assert tasks_create_free_month_ending_task.delay(today="2026-11-21").get() == 0
+    assert tasks_create_free_month_ending(today=datetime.date(2026, 11, 21)) == 0
     assert Task.objects.count() == 1

@@ -263,18 +263,8 @@ def test_a_real_worker_takes_tasks_from_redis_and_writes_the_database(worker, ma
         lost_on=datetime.date(2026, 8, 1),
     )
 
-    changed = run_on_worker(
-        sender,
-        log_path,
-        "retention.tasks.clients_refresh_statuses_task",
-        today=TODAY.isoformat(),
-    )
-
-    assert changed == 1
-    client.refresh_from_db()
-    assert client.status == ClientStatus.ACTIVE
-
-    # The nightly lock lives in the worker's cache (Redis): held elsewhere, the run is skipped.
+    # The nightly lock lives in the worker's cache (Redis): held elsewhere, the run is skipped
+    # and writes nothing.
     lock_key = f":1:{NIGHTLY_LOCK_KEY}"  # Django's default key prefix and version
     worker_redis.set(lock_key, 12345, ex=60)
     assert (
@@ -282,11 +272,15 @@ def test_a_real_worker_takes_tasks_from_redis_and_writes_the_database(worker, ma
         == SKIPPED
     )
     assert LostCase.objects.get(pk=expired.pk).status == CaseStatus.OPEN
+    client.refresh_from_db()
+    assert client.status == ClientStatus.PROSPECT
 
     worker_redis.delete(lock_key)
     done = run_on_worker(
         sender, log_path, "crm.nightly.nightly_chain_task", today=TODAY.isoformat()
     )
+    client.refresh_from_db()
+    assert client.status == ClientStatus.ACTIVE
     assert done["expired_cases"] == 1
     assert done["follow_ups"] == 1
     assert LostCase.objects.get(pk=expired.pk).closed_on == datetime.date(2026, 10, 30)

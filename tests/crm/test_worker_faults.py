@@ -57,7 +57,7 @@ BASE_DIR = Path(settings.BASE_DIR)
 TODAY = datetime.date(2026, 11, 20)
 NIGHT = "2026-11-20T02:00:00+07:00"
 PROJECT_PACKAGES = ("crm", "staff", "clients", "retention", "kpi")
-PROJECT_TASK_MODULES = ("crm.nightly", "clients.tasks", "retention.tasks", "kpi.tasks")
+PROJECT_TASK_MODULES = ("crm.nightly", "clients.tasks", "kpi.tasks")
 WAIT_S = 30
 # A worker imports Django and the project first: on a busy 2-core machine that can take a while.
 WORKER_START_S = 90
