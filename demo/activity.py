@@ -36,7 +36,6 @@ from demo import institutions
 from demo import vocabulary as vocab
 from demo.simulation import REFERRAL_RATE, Company, SimCase, SimClient, coverage
 from demo.tables import BulkTable, BulkTables, HistoryTable
-from retention.models import CaseStatus
 
 REQUEST_RATE = 0.12
 # Days between two reached contacts with a client (≈ 1.3 a month, with the unanswered calls
@@ -75,10 +74,9 @@ class Activity:
         self.company = company
         self.draws = company.draws
         self.tables = tables
-        # Filled while the requests are drawn, read when the tasks are.
-        # client id → (topic, when the refusal was asked, who asked)
+        # Filled while the requests are drawn, read when the tasks are: client id → (topic,
+        # when the refusal was asked, who asked).
         self.pending_refusals: dict[int, tuple[str, datetime.datetime, int]] = {}
-        self.overdue: dict[int, str] = {}
 
     def contacts(self) -> None:
         table = self.tables.table(Contact, with_ids=False)
@@ -159,9 +157,6 @@ class Activity:
                     )
                     follow = when + datetime.timedelta(days=30) if draws.random() < 0.5 else None
                     out.add((client.id, staff, kind, occurred, minutes, outcome, summary, follow))
-                    client.last_reached = (
-                        when if outcome == InteractionOutcome.REACHED else client.last_reached
-                    )
                     break
                 if draws.random() < 0.7:
                     outcome, summary, follow = (
@@ -354,8 +349,6 @@ class Activity:
             }
             history.record(row, "~", asked, staff, "запрошен отказ")
             self.pending_refusals[client.id] = (row["topic"], asked, staff)
-        if status in (RequestStatus.OPEN, RequestStatus.IN_PROGRESS) and due < now:
-            self.overdue.setdefault(client.id, row["topic"])
         out.add(row)
 
     # --- referrals and tasks ---
@@ -417,10 +410,11 @@ class Activity:
             )
 
     def _tasks(self) -> None:
+        """Tasks people made today, and the refusal approvals waiting for a decision. The
+        nightly job's system tasks (follow-ups, overdue requests, free months ending) are left
+        to its own services, run once the rows are written."""
         draws, company = self.draws, self.company
-        today = company.today
         tasks = self.tables.table(Task, with_ids=False)
-        night = company.at(today, 2)
         # client_request_refuse gives the approver the task when the refusal is asked.
         for client_id, (topic, asked, requested_by) in self.pending_refusals.items():
             approver = company.refusal_approver(
@@ -431,25 +425,12 @@ class Activity:
                     approver, client_id, TaskKind.REFUSAL_APPROVAL, topic, asked.date(), None, asked
                 )
             )
-        for client_id, topic in self.overdue.items():
-            manager = company.by_id[company.client_by_id[client_id].manager]
-            if manager.dismissed_on is None:
-                tasks.add(
-                    self._task(
-                        manager.id, client_id, TaskKind.REQUEST_OVERDUE, topic, today, None, night
-                    )
-                )
-        cadence = datetime.timedelta(days=settings.CONTACT_CADENCE_DAYS)
         for client in company.clients:
             manager = company.by_id[client.manager]
             if client.status != ClientStatus.ACTIVE or manager.dismissed_on is not None:
                 continue
-            if client.last_reached is None or client.last_reached < today - cadence:
-                tasks.add(
-                    self._task(manager.id, client.id, TaskKind.FOLLOW_UP, "", today, None, night)
-                )
-            elif draws.random() < 0.02:
-                due = today + draws.days(0, 10)
+            if draws.random() < 0.02:
+                due = company.today + draws.days(0, 10)
                 tasks.add(
                     self._task(
                         manager.id,
@@ -459,22 +440,6 @@ class Activity:
                         due,
                         manager.id,
                         company.at(company.last_day, 16),
-                    )
-                )
-        for case in company.cases:
-            if (
-                case.status == CaseStatus.FREE_MONTH
-                and case.free.ends_on <= today + datetime.timedelta(days=7)
-            ):
-                tasks.add(
-                    self._task(
-                        case.return_manager,
-                        case.client,
-                        TaskKind.FREE_MONTH_ENDING,
-                        "",
-                        case.free.ends_on,
-                        None,
-                        night,
                     )
                 )
 

@@ -1,8 +1,9 @@
 """The demo company of SPEC §8 (``manage.py seed_demo``): a deterministic, realistic department.
 
 ``demo_company_seed`` simulates the company's history in memory (``demo.simulation``), writes it
-with its day-to-day activity in one transaction (``demo.writer``), lets the product's own services
-derive what they derive from the rows (contact signals, client statuses), and returns the logins
+with its day-to-day activity in one transaction (``demo.writer``), then lets the product's own
+services do what they do with such rows: derive contact signals and client statuses, give
+today's system tasks as the nightly job does, and set the growth goal. It returns the logins
 (``demo.logins``) and headline figures (``demo.summary``) that seed_demo prints.
 
 Everything random comes from one generator seeded with ``seed`` and consumed in a fixed order,
@@ -18,12 +19,19 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from clients.contact_signals import contact_signals_refresh
+from clients.services import tasks_create_follow_ups, tasks_create_overdue_requests
 from demo.department import BASE_CLIENTS
 from demo.logins import DemoLogin, staff_logins
 from demo.simulation import Company
 from demo.summary import DemoKpis, demo_kpis
 from demo.writer import company_write
-from retention.services import clients_refresh_statuses
+from kpi.services import goal_set
+from retention.services import clients_refresh_statuses, tasks_create_free_month_ending
+from staff.models import User
+
+# SPEC §1: the director must reach 4 times today's clients in 3 years.
+GOAL_MULTIPLIER = 4
+GOAL_YEARS = 3
 
 
 @dataclass
@@ -67,6 +75,20 @@ def demo_company_seed(
         status_fixes = clients_refresh_statuses(today=today)
         timings["statuses"] = time.perf_counter() - mark
         mark = time.perf_counter()
+        # Today's night as the nightly job (SPEC §5) runs it, at the start of today: the
+        # simulated cases past their return window are already declined.
+        tasks_create_follow_ups(today=today)
+        tasks_create_overdue_requests(now=company.at(today, 0))
+        tasks_create_free_month_ending(today=today)
+        timings["system tasks"] = time.perf_counter() - mark
+        goal_set(
+            actor=User.objects.get(pk=company.director.id),
+            start_on=today,
+            start_clients=max(1, company.base_today()),
+            target_on=_years_later(today, GOAL_YEARS),
+            target_clients=GOAL_MULTIPLIER * clients,
+        )
+        mark = time.perf_counter()
         kpis = demo_kpis(today=today)
         timings["summary"] = time.perf_counter() - mark
     timings["total"] = time.perf_counter() - started
@@ -77,3 +99,10 @@ def demo_company_seed(
         status_fixes=status_fixes,
         seconds=timings,
     )
+
+
+def _years_later(day: datetime.date, years: int) -> datetime.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)

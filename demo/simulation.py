@@ -107,7 +107,6 @@ class SimClient:
         "inn",
         "kind",
         "kpp",
-        "last_reached",
         "name",
         "parent",
         "phone_code",
@@ -343,7 +342,6 @@ class Company:
         client.created = starts_on - draws.days(0, 12)
         client.contracts, client.assignments, client.cases = [], [], []
         client.status = ClientStatus.PROSPECT
-        client.last_reached = None
         self.clients.append(client)
         self.client_by_id[client.id] = client
         self._contract(

@@ -8,7 +8,6 @@ changes happened, so client timelines read as if the company had used the CRM al
 
 from __future__ import annotations
 
-import datetime
 import time
 
 from clients.models import (
@@ -25,12 +24,8 @@ from demo.activity import Activity
 from demo.logins import demo_password_hash
 from demo.simulation import ASSIGNED_IDS, Company
 from demo.tables import BulkTables, reset_sequences
-from kpi.models import Goal
 from retention.models import CaseStatus, LostCase
 from staff.models import User
-
-GOAL_MULTIPLIER = 4  # 1,500 → 6,000 clients
-GOAL_YEARS = 3
 
 
 def company_write(company: Company, *, timings: dict[str, float]) -> dict[str, int]:
@@ -47,7 +42,6 @@ def company_write(company: Company, *, timings: dict[str, float]) -> dict[str, i
         ("contacts", activity.contacts),
         ("interactions", activity.interactions),
         ("referrals and tasks", activity.referrals_and_tasks),
-        ("goal", lambda: _goal(company, tables)),
     )
     for name, step in steps:
         mark = time.perf_counter()
@@ -255,23 +249,3 @@ def _cases(company: Company, tables: BulkTables) -> None:
         if case.status in (CaseStatus.RETURNED, CaseStatus.DECLINED):
             why = "клиент возвращён" if case.status == CaseStatus.RETURNED else "отказ от возврата"
             history.record(row, "~", company.at(case.closed_on, 12), case.return_manager, why)
-
-
-def _goal(company: Company, tables: BulkTables) -> None:
-    """SPEC §1: ×4 clients in 3 years, from today's base."""
-    today = company.today
-    tables.table(Goal, with_ids=False).add({
-        "target_clients": GOAL_MULTIPLIER * company.target,
-        "target_on": _years_later(today, GOAL_YEARS),
-        "start_clients": max(1, company.base_today()),
-        "start_on": today,
-        "created_by_id": company.director.id,
-        "created_at": company.at(company.last_day, 17),
-    })  # fmt: skip
-
-
-def _years_later(day: datetime.date, years: int) -> datetime.date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)

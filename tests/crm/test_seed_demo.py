@@ -13,6 +13,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from clients.models import (
     AcquisitionChannel,
@@ -27,7 +28,10 @@ from clients.models import (
     Referral,
     ReferralStatus,
     RequestStatus,
+    Task,
+    TaskKind,
 )
+from clients.services import tasks_create_follow_ups, tasks_create_overdue_requests
 from clients.validators import inn_is_valid, validate_kpp
 from core.dates import add_months
 from demo.logins import DEMO_PASSWORD
@@ -35,7 +39,7 @@ from demo.summary import demo_kpis
 from kpi.models import Goal, KpiSnapshot, Scope
 from kpi.services import kpi_snapshots_recompute
 from retention.models import CaseStatus, LostCase
-from retention.services import clients_refresh_statuses
+from retention.services import clients_refresh_statuses, tasks_create_free_month_ending
 from staff.models import Role, User
 from tests.factories import ClientFactory, UserFactory
 
@@ -179,6 +183,10 @@ def test_same_seed_and_day_give_identical_rows_and_another_seed_does_not():
 
     assert first == again
     assert other != first
+
+
+def start_of(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
 def paid_periods() -> dict[int, list[tuple]]:
@@ -339,6 +347,12 @@ def test_small_company_keeps_every_rule_of_the_domain():
     assert Contact.objects.filter(is_decision_maker=True).count() == len(clients)
     last = Interaction.objects.order_by("-occurred_at").first()
     assert last.occurred_at.date() < TODAY
+
+    # Today's system tasks are the nightly job's: running it again gives none.
+    assert Task.objects.filter(kind=TaskKind.FOLLOW_UP, created_by=None).exists()
+    assert tasks_create_follow_ups(today=TODAY) == 0
+    assert tasks_create_overdue_requests(now=start_of(TODAY)) == 0
+    assert tasks_create_free_month_ending(today=TODAY) == 0
 
     # Statuses are right and the goal starts from today's base.
     assert clients_refresh_statuses(today=TODAY) == 0
