@@ -13,6 +13,12 @@ from demo.logins import demo_logins, demo_logins_table
 class Command(BaseCommand):
     help = gettext_lazy("Print the demo users' logins (username, role, password).")
 
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        # argparse runs regular expressions over its texts, which need real strings: the lazy
+        # help is translated here, once the language is known.
+        self.help = str(self.help)
+        return super().create_parser(prog_name, subcommand, **kwargs)
+
     def handle(self, *args, **options):
         logins = demo_logins()
         if not logins:

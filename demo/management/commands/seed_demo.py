@@ -33,6 +33,12 @@ class Command(BaseCommand):
         "calls, requests, referrals and lost cases whose KPIs look like today's company."
     )
 
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        # argparse runs regular expressions over its texts, which need real strings: the lazy
+        # help is translated here, once the language is known.
+        self.help = str(self.help)
+        return super().create_parser(prog_name, subcommand, **kwargs)
+
     def add_arguments(self, parser):
         parser.add_argument(
             "--clients",
