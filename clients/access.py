@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
-from clients.models import Client
+from clients.models import Client, Task
 from staff.access import group_member_ids
 from staff.models import Capability, Role, User
 
@@ -101,6 +101,17 @@ def client_reassignable_by(user: User, client: Client) -> bool:
     if user.role == Role.MENTOR:
         return client.manager_id in group_member_ids(user)
     return client.manager_id == user.pk
+
+
+def tasks_answerable_by(user: User) -> QuerySet[Task]:
+    """The tasks ``user`` may close: their own, and for the director every task of a client they
+    see (``task_answerable_by`` as a queryset)."""
+    tasks = Task.objects.all()
+    if not (user.is_authenticated and user.is_active):
+        return tasks.none()
+    if user.role == Role.DIRECTOR:
+        return tasks
+    return tasks.filter(assignee=user)
 
 
 def task_answerable_by(user: User, task) -> bool:

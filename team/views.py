@@ -15,7 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from clients.access import clients_visible_to
+from clients.access import clients_visible_to, visible_through
+from clients.models import ClientRequest
 from clients.selectors import refusals_awaiting, requests_overdue
 from staff.models import Capability, User
 from team.forms import HandoverForm, RefusalApproveForm, RefusalRejectForm
@@ -76,7 +77,11 @@ def member_handover(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _refusal_decision(request: HttpRequest, pk: int, form_class, message: str) -> HttpResponse:
     _require_team_lead(request)
-    client_request = get_object_or_404(refusals_awaiting(request.user), pk=pk)
+    # The requests the API answers about too (clients.access); the service decides the rest: a
+    # request not waiting for a decision is a conflict, one that is not theirs to decide a 403.
+    client_request = get_object_or_404(
+        ClientRequest.objects.filter(visible_through(request.user)), pk=pk
+    )
     form = form_class(request.POST)
     notice = message
     if not form.submit(actor=request.user, request=client_request):
