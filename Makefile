@@ -34,7 +34,8 @@ test: $(STAMP)
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings=crm.settings_test
 	DEBUG=false ALLOWED_HOSTS=crm.example.ru SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
 		$(BIN)/python manage.py check --deploy --fail-level WARNING
-	$(BIN)/bandit -r crm staff clients retention kpi -ll -q
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/bandit -r core crm staff clients retention kpi team demo -ll -q
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
