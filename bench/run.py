@@ -45,7 +45,7 @@ BENCH = ROOT / "bench"
 PYTHON = sys.executable
 STATIC_ROOT = Path(tempfile.gettempdir()) / "crm-bench-static"
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
-DEMO_PASSWORD = "abonent-demo"  # demo.generator.DEMO_PASSWORD (not imported: no Django here)
+DEMO_PASSWORD = "abonent-demo"  # demo.logins.DEMO_PASSWORD (not imported: no Django here)
 
 SCALES = {
     "demo": {"clients": 1500, "years": 3, "database": "crm_bench_demo", "kpi_budget": 2.0},

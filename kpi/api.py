@@ -8,7 +8,6 @@ the group's members (themselves included); everyone else only their own manager 
 from __future__ import annotations
 
 import django_filters
-from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
@@ -17,6 +16,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core.api import IdFilter, with_errors
+from kpi.access import kpi_snapshots_visible_to
 from kpi.models import KpiSnapshot, Scope
 from kpi.selectors import kpi_summary
 from kpi.serializers import (
@@ -28,22 +28,7 @@ from kpi.serializers import (
     KpiSummarySerializer,
 )
 from kpi.tasks import enqueue_kpi_recompute
-from staff.access import group_member_ids
-from staff.models import Capability, Role, User
-
-
-def kpi_snapshots_visible_to(user: User) -> QuerySet[KpiSnapshot]:
-    snapshots = KpiSnapshot.objects.all()
-    if not user.is_authenticated or not user.is_active:
-        return snapshots.none()
-    if user.role == Role.DIRECTOR:
-        return snapshots
-    if user.role == Role.MENTOR:
-        return snapshots.filter(
-            Q(scope=Scope.GROUP, scope_id=user.pk)
-            | Q(scope=Scope.MANAGER, scope_id__in=group_member_ids(user))
-        )
-    return snapshots.filter(scope=Scope.MANAGER, scope_id=user.pk)
+from staff.models import Capability
 
 
 @extend_schema_field(MONTH_SCHEMA)

@@ -29,13 +29,14 @@ from kombu.exceptions import OperationalError as BrokerError
 from core.errors import QueueUnavailable
 from core.exports import table_csv, table_xlsx
 from core.tasks import SEND_ERRORS
+from kpi.access import dashboard_group_for
 from kpi.dashboard_selectors import SORT_COLUMNS, dashboard_build, dashboard_table, goal_initial
 from kpi.exports import TABLE_TITLES, TABLES
 from kpi.forms import EXPORT_FORMATS, PERIOD_CHOICES, GoalForm, PeriodForm
 from kpi.selectors import goals_recent
 from kpi.services import goal_set
 from kpi.tasks import enqueue_kpi_recompute, kpi_recompute_task
-from staff.models import Role, SecurityEventKind, User
+from staff.models import Capability, SecurityEventKind
 from staff.security_events import security_event_record
 
 DASHBOARD = "kpi/dashboard.html"
@@ -48,20 +49,11 @@ MAX_POLLS = 300
 TABLE_CARDS = {f"{name}-card": name for name in SORT_COLUMNS}
 
 
-def _board_group(user: User) -> User | None:
-    """SPEC §6: the director sees the department (None), a mentor their own group."""
-    if user.role == Role.DIRECTOR:
-        return None
-    if user.role == Role.MENTOR:
-        return user
-    raise PermissionDenied(_("The dashboard is for the director and mentors."))
-
-
 def director_only(view: Callable) -> Callable:
     @wraps(view)
     @login_required
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if request.user.role != Role.DIRECTOR:
+        if not request.user.can(Capability.KPI_DEPARTMENT):
             raise PermissionDenied(_("Only the director can do this."))
         return view(request, *args, **kwargs)
 
@@ -75,7 +67,7 @@ def _dashboard_url(period: str, **extra: str) -> str:
 @require_GET
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    group = _board_group(request.user)
+    group = dashboard_group_for(request.user)
     period = PeriodForm(request.GET).period_key()
     board = dashboard_build(group=group, period=period, now=timezone.now())
     params = request.GET.dict()
@@ -94,7 +86,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def export(request: HttpRequest, table: str, fmt: str) -> HttpResponse:
-    group = _board_group(request.user)
+    group = dashboard_group_for(request.user)
     if table not in TABLES or fmt not in EXPORT_FORMATS:
         raise Http404(_("No such export."))
     period = PeriodForm(request.GET).period_key()

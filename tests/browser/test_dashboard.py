@@ -13,7 +13,7 @@ from django.core.management import call_command
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
-from demo.generator import DEMO_PASSWORD
+from demo.logins import DEMO_PASSWORD
 from kpi.services import kpi_snapshots_recompute
 from tests.browser.conftest import login
 

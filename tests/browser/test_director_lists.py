@@ -12,7 +12,7 @@ from django.core.management import call_command
 from playwright.sync_api import expect
 
 from clients.models import Client, ClientStatus
-from demo.generator import DEMO_PASSWORD
+from demo.logins import DEMO_PASSWORD
 from staff.models import Role, User
 from tests.browser.conftest import login
 

@@ -503,14 +503,3 @@ def test_demo_logins_lists_the_active_demo_users():
     )
     assert "former1" not in usernames
     assert DEMO_PASSWORD in listed
-
-
-@pytest.mark.parametrize("command", ["seed_demo", "demo_logins"])
-def test_help_describes_the_command(command, capsys):
-    with pytest.raises(SystemExit) as exit_:
-        call_command(command, "--help")
-
-    assert exit_.value.code == 0
-    shown = capsys.readouterr().out
-    assert f"{command} [-h]" in shown
-    assert "--verbosity" in shown

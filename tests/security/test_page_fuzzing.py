@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 
 from clients.filters import BOOK_ORDERINGS, ORDERINGS
 from clients.models import ClientRequest, ClientStatus
-from kpi.dashboard import SORT_COLUMNS, add_months
+from core.dates import add_months
+from kpi.dashboard_selectors import SORT_COLUMNS
 from kpi.forms import PERIOD_CHOICES
 from kpi.models import KpiSnapshot, Scope
 from retention.services import contract_create, contract_terminate
@@ -32,7 +33,7 @@ from tests.factories import ClientFactory, InteractionFactory, UserFactory
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 # The parameters each page reads (clients/filters.py, retention/filters.py, the views and
-# kpi/dashboard.py), beside one no page knows.
+# kpi/dashboard_selectors.py), beside one no page knows.
 CLIENT_FILTERS = ["search", "status", "kind", "city", "ordering", "page"]
 DASHBOARD_PARAMS = ["period", "task"] + [
     f"{table}_{part}" for table in SORT_COLUMNS for part in ("sort", "page")

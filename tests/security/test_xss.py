@@ -43,7 +43,7 @@ from clients.models import (
     Task,
     TaskKind,
 )
-from kpi.dashboard import add_months
+from core.dates import add_months
 from kpi.models import KpiSnapshot, Scope
 from retention.services import (
     contract_create,

@@ -3,21 +3,15 @@ password (``make run`` shows them after seeding)."""
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.commands import TranslatedCommand
 from demo.logins import demo_logins, demo_logins_table
 
 
-class Command(BaseCommand):
+class Command(TranslatedCommand):
     help = gettext_lazy("Print the demo users' logins (username, role, password).")
-
-    def create_parser(self, prog_name, subcommand, **kwargs):
-        # argparse runs regular expressions over its texts, which need real strings: the lazy
-        # help is translated here, once the language is known.
-        self.help = str(self.help)
-        return super().create_parser(prog_name, subcommand, **kwargs)
 
     def handle(self, *args, **options):
         logins = demo_logins()

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import datetime
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from clients.models import Client
+from core.commands import TranslatedCommand
 from core.field_history import acting_as
 from core.models import ChangeSource
 from core.tasks import background_db_timeouts
@@ -27,17 +28,11 @@ def _iso_date(value: str) -> datetime.date:
         raise argparse.ArgumentTypeError(_("use the YYYY-MM-DD format")) from None
 
 
-class Command(BaseCommand):
+class Command(TranslatedCommand):
     help = gettext_lazy(
         "Build a deterministic demo company: staff, clients with years of contract history, "
         "calls, requests, referrals and lost cases whose KPIs look like today's company."
     )
-
-    def create_parser(self, prog_name, subcommand, **kwargs):
-        # argparse runs regular expressions over its texts, which need real strings: the lazy
-        # help is translated here, once the language is known.
-        self.help = str(self.help)
-        return super().create_parser(prog_name, subcommand, **kwargs)
 
     def add_arguments(self, parser):
         parser.add_argument(

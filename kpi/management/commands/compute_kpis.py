@@ -6,8 +6,9 @@ import datetime
 import time
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from core.commands import TranslatedCommand
 from core.tasks import background_db_timeouts
 from kpi.services import kpi_snapshots_recompute
 
@@ -19,7 +20,7 @@ def _month(value: str) -> datetime.date:
         raise CommandError(f"Expected a month as YYYY-MM, got {value!r}.") from None
 
 
-class Command(BaseCommand):
+class Command(TranslatedCommand):
     help = "Recompute the KPI snapshots of every scope (default: all months up to the current one)."
 
     def add_arguments(self, parser: CommandParser) -> None:

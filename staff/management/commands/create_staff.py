@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.commands import TranslatedCommand
 from staff.models import Role, User
 from staff.services import staff_create
 
@@ -21,7 +22,7 @@ def _field_errors(error: ValidationError) -> str:
     )
 
 
-class Command(BaseCommand):
+class Command(TranslatedCommand):
     help = gettext_lazy("Create a member of staff with a role (and a mentor for a client manager).")
 
     def add_arguments(self, parser):
