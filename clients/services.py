@@ -467,13 +467,22 @@ def refusal_approver(client: Client, *, requested_by: User | None) -> User | Non
     is the one asking, since nobody approves their own refusal."""
     manager = client.manager
     mentor = manager.mentor if manager is not None else None
-    if (
-        mentor is not None
-        and mentor.is_active
-        and (requested_by is None or mentor.pk != requested_by.pk)
+    if refusal_goes_to_mentor(
+        mentor_id=mentor.pk if mentor else None,
+        mentor_active=bool(mentor and mentor.is_active),
+        requested_by_id=requested_by.pk if requested_by else None,
     ):
         return mentor
     return User.objects.active().filter(role=Role.DIRECTOR).order_by("pk").first()
+
+
+def refusal_goes_to_mentor(
+    *, mentor_id: int | None, mentor_active: bool, requested_by_id: int | None
+) -> bool:
+    """SPEC §3.4, the rule itself: the mentor of the client's manager decides, when there is one,
+    still employed, and not the person asking; otherwise the first active director. Plain values,
+    so the demo's simulation of past days asks the same rule as the service."""
+    return mentor_id is not None and mentor_active and mentor_id != requested_by_id
 
 
 def _require_refusal_approver(actor: User, request: ClientRequest) -> None:

@@ -37,6 +37,7 @@ from clients.models import (
     ReferralStatus,
     TerminationReason,
 )
+from clients.services import refusal_goes_to_mentor
 from core.dates import ONE_DAY, add_months, month_end, month_index, one_month_period_end
 from demo import institutions
 from demo import vocabulary as vocab
@@ -248,13 +249,15 @@ class Company:
         self.group_ids = list(self.groups)
 
     def refusal_approver(self, client: SimClient, *, requested_by: int, day: datetime.date) -> int:
-        """Who approves refusing a request of ``client`` on ``day`` (SPEC §3.4), by the rule of
-        ``clients.services.refusal_approver``: the mentor of the client's manager when that
-        mentor is active and is not the one asking, otherwise the first active director. That
-        function reads the rows as they are now; the simulation decides on past days, before any
-        row exists, so it asks the same questions of the simulated people on ``day``."""
+        """Who approves refusing a request of ``client`` on ``day`` (SPEC §3.4), by the service's
+        rule ``clients.services.refusal_goes_to_mentor``, asked of the simulated people on
+        ``day`` (the simulation decides on past days, before any row exists)."""
         mentor = self.by_id[client.manager_on(day)].mentor
-        if mentor is not None and mentor.available(day) and mentor.id != requested_by:
+        if refusal_goes_to_mentor(
+            mentor_id=mentor.id if mentor else None,
+            mentor_active=bool(mentor and mentor.available(day)),
+            requested_by_id=requested_by,
+        ):
             return mentor.id
         return next(p.id for p in self.people if p.role == Role.DIRECTOR and p.available(day))
 
