@@ -5,12 +5,13 @@ that kills its worker on every delivery."""
 from __future__ import annotations
 
 import datetime
+import importlib
 import logging
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 
-from celery import Task, current_app, shared_task
+from celery import Task, shared_task
 from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import Q
@@ -250,7 +251,10 @@ def enqueue_on_commit(
     task_id = task_id or str(uuid.uuid4())
 
     def send() -> None:
-        task = current_app.tasks[task_name]
+        # Imported by its dotted name when sent: the web process never loads Celery's task
+        # autodiscovery, so the registry alone may not know the task yet.
+        module_name, _dot, attribute = task_name.rpartition(".")
+        task = getattr(importlib.import_module(module_name), attribute)
         if task.app.conf.task_always_eager:
             task.apply_async(args=args, kwargs=kwargs, task_id=task_id)
             return

@@ -109,7 +109,7 @@ def test_manager_logs_a_call_and_a_request_and_the_mentor_approves_the_refusal(
 
     page.context.clear_cookies()
     login(page, "mentor")
-    page.get_by_test_id("nav-staff-team").click()
+    page.get_by_test_id("nav-team-team").click()
     expect(page.get_by_test_id("team-table")).to_contain_text("Клиент-менеджер Анна")
     approvals = page.get_by_test_id("refusal-approvals")
     expect(approvals).to_contain_text("Не сходится отчёт 6-НДФЛ")
