@@ -11,6 +11,7 @@ from django.conf import settings
 from clients.selectors import manager_book_figures, referrals_recorded
 from core.dates import add_months
 from core.ratios import percent
+from kpi.metrics import book_growth
 from kpi.models import Scope
 from kpi.selectors import kpi_series
 
@@ -50,6 +51,11 @@ def workspace_kpis(user, *, today: datetime.date) -> dict:
             "referrals_12m": sum(row.new_referral for row in year if row),
             "base_then": base_then,
             "growth": latest.base_end - base_then,
-            "growth_pct": percent(latest.base_end - base_then, base_then),
+            # The whole change of the book, handovers included: what the manager sees grow.
+            "growth_pct": _as_percent(book_growth(base_then, latest.base_end)),
         }
     return {"kpi": kpis}
+
+
+def _as_percent(fraction: float | None) -> float | None:
+    return None if fraction is None else fraction * 100

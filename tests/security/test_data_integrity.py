@@ -12,12 +12,12 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clients import services as client_services
 from clients.models import Client, ClientAssignment, Contract, ContractKind
 from retention import services as retention_services
 from retention.models import CaseStatus, LostCase
 from retention.services import contract_terminate, lost_case_return
 from staff.models import Role, User
+from team import services as team_services
 from tests.conftest import requires_postgres
 from tests.factories import ClientFactory, ContractFactory, UserFactory
 
@@ -176,16 +176,16 @@ def test_lost_case_return_is_all_or_nothing(db, monkeypatch, return_manager, man
 def test_staff_dismiss_is_all_or_nothing(db, monkeypatch, director, manager, colleague):
     book = [ClientFactory(manager=manager) for _ in range(3)]
     before = (_table_counts(), _history_counts())
-    real_save = client_services.save_audited
+    real_save = team_services.save_audited
 
     def save_but_fail_on_the_person(instance, **kwargs):
         if isinstance(instance, User):
             raise LastStepFailed
         real_save(instance, **kwargs)
 
-    monkeypatch.setattr(client_services, "save_audited", save_but_fail_on_the_person)
+    monkeypatch.setattr(team_services, "save_audited", save_but_fail_on_the_person)
     with pytest.raises(LastStepFailed):
-        client_services.staff_dismiss(actor=director, user=manager, handover="spread")
+        team_services.staff_dismiss(actor=director, user=manager, handover="spread")
     assert (_table_counts(), _history_counts()) == before
     manager.refresh_from_db()
     assert manager.is_active is True
