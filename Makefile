@@ -27,7 +27,7 @@ run: $(STAMP)
 	$(BIN)/python manage.py demo_logins
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-## The whole test suite (SQLite unless DATABASE_URL says otherwise).
+## The whole test suite (SQLite unless DATABASE_URL says otherwise), with its 15 slowest tests.
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -35,7 +35,7 @@ test: $(STAMP)
 	DEBUG=false ALLOWED_HOSTS=crm.example.ru SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
 		$(BIN)/python manage.py check --deploy --fail-level WARNING
 	$(BIN)/bandit -r crm staff clients retention kpi -ll -q
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest --durations=15 $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+import freezegun
+
 # pandas must be imported before any test freezes the clock: importing it under freezegun crashes
 # the interpreter, and the URLconf imports it lazily through the KPI API.
 import pandas  # noqa: F401
@@ -18,6 +20,10 @@ from staff.models import Role
 from tests.factories import UserFactory
 
 PASSWORD = "pass-12345"
+
+# pytest times each test with the clock functions of ``_pytest.timing``; a test frozen with
+# freezegun would patch them too and report nonsense (--durations). That module keeps real time.
+freezegun.configure(extend_ignore_list=["_pytest.timing"])
 
 
 def on_postgres() -> bool:
