@@ -161,3 +161,25 @@ def django_db_setup(django_db_setup):
     from django.db import connections
 
     connections.close_all()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _urlconf_loaded():
+    """Every page module is imported once, before any test stops the clock: imported under
+    freezegun, numpy (behind the KPI pages) crashes the interpreter, and a class attribute such as
+    a throttle's ``timer = time.time`` would keep freezegun's function for good."""
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018
+
+
+@pytest.fixture(autouse=True)
+def _frozen_clock(request):
+    """``pytestmark = pytest.mark.frozen_clock(moment)``: the module's tests, their fixtures
+    included, run at ``moment`` (anything freezegun takes); the clock does not move."""
+    marker = request.node.get_closest_marker("frozen_clock")
+    if marker is None:
+        yield
+        return
+    with freezegun.freeze_time(*marker.args, **marker.kwargs):
+        yield

@@ -9,7 +9,6 @@ import datetime
 import io
 
 import pytest
-from django.urls import reverse
 from django.utils import timezone
 from freezegun import freeze_time
 from kombu.exceptions import OperationalError as BrokerError
@@ -22,11 +21,6 @@ from staff.models import SecurityEvent, SecurityEventKind
 from tests.security.conftest import ROLES, login
 
 CREATE = "/clients/exports/"
-
-
-@pytest.fixture(autouse=True)
-def _urls_loaded():
-    reverse("login")
 
 
 def _export(client, django_capture_on_commit_callbacks, **data):
