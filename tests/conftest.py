@@ -18,6 +18,7 @@ import rest_framework.throttling  # noqa: F401
 
 from staff.models import Role
 from tests.factories import UserFactory
+from tests.fault_servers import redis_server
 
 PASSWORD = "pass-12345"
 
@@ -183,3 +184,10 @@ def _frozen_clock(request):
         return
     with freezegun.freeze_time(*marker.args, **marker.kwargs):
         yield
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    """A ``redis-server`` of the test's own, to shut down or freeze (tests.fault_servers)."""
+    with redis_server(tmp_path) as server:
+        yield server
