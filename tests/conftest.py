@@ -15,6 +15,7 @@ import pytest
 # would hold freezegun's plain function, which then receives ``self`` (TypeError) in every later
 # test. Imported here, it holds the real clock.
 import rest_framework.throttling  # noqa: F401
+from hypothesis import settings as hypothesis_settings
 
 from staff.models import Role
 from tests.factories import UserFactory
@@ -25,6 +26,18 @@ PASSWORD = "pass-12345"
 # pytest times each test with the clock functions of ``_pytest.timing``; a test frozen with
 # freezegun would patch them too and report nonsense (--durations). That module keeps real time.
 freezegun.configure(extend_ignore_list=["_pytest.timing"])
+
+# Property tests: a few examples on a developer's machine, the full run in CI (which sets CI=true);
+# HYPOTHESIS_PROFILE names either one explicitly. Pages and database round trips take longer than
+# Hypothesis's default deadline, so none is set. The profile governs the tests of cheap examples;
+# a test whose every example renders pages or fuzzes the API states its own ``max_examples``,
+# sized by that cost, which no profile overrides.
+hypothesis_settings.register_profile("quick", max_examples=10, deadline=None)
+hypothesis_settings.register_profile("ci", max_examples=200, deadline=None, print_blob=True)
+hypothesis_settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE")
+    or ("ci" if os.environ.get("CI", "").lower() in ("1", "true") else "quick")
+)
 
 
 def on_postgres() -> bool:

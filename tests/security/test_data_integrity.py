@@ -59,7 +59,6 @@ def _insert(client: Client, spec, number: str) -> Contract:
 @requires_postgres
 @pytest.mark.postgres
 @settings(
-    max_examples=150,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
