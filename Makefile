@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# pytest's own arguments: parallel by default, one process per core (pytest-xdist), tests of one
+# xdist_group kept on one process. `make test PYTEST_ARGS="-n 0 -x"` runs serially for debugging.
+PYTEST_ARGS ?= -n auto --dist loadgroup
 
 .PHONY: run test install lint fmt worker beat bench messages check backup-drill
 

@@ -204,6 +204,11 @@ def sqlite_worker(shared_redis, tmp_path_factory):
         yield w
 
 
+# The tests of the module's worker run in one test process (``--dist loadgroup``): spread over
+# parallel workers, each would start a Redis and a Celery worker of its own.
+shares_the_module_worker = pytest.mark.xdist_group("sqlite_worker")
+
+
 # --- R35: a worker killed mid-task ----------------------------------------------------------
 
 
@@ -266,6 +271,7 @@ def test_a_chain_whose_worker_is_killed_mid_run_is_redelivered_and_writes_once(
 
 @pytest.mark.fault
 @needs_redis_server
+@shares_the_module_worker
 def test_a_task_that_kills_every_worker_gives_up_after_the_delivery_limit(
     db, shared_redis, sqlite_worker
 ):
@@ -470,6 +476,7 @@ def test_two_beats_claiming_one_night_at_once_get_one_row(transactional_db):
 
 @pytest.mark.fault
 @needs_redis_server
+@shares_the_module_worker
 def test_a_worker_consumes_again_after_redis_restarts(db, shared_redis, sqlite_worker):
     assert sqlite_worker.run("crm.tasks.canary_task") == "ok"
 
@@ -506,6 +513,7 @@ def test_the_worker_check_reports_eager_mode_as_healthy(db):
 
 @pytest.mark.fault
 @needs_redis_server
+@shares_the_module_worker
 def test_the_worker_check_goes_red_while_the_worker_is_frozen(db, shared_redis, sqlite_worker):
     with wired_to(shared_redis.url):
         assert _worker_health() == (
