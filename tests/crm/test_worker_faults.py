@@ -213,9 +213,13 @@ shares_the_module_worker = pytest.mark.xdist_group("sqlite_worker")
 
 
 def _advisory_waiters() -> set[int]:
-    """Backends waiting for an advisory lock (the KPI recompute's turn)."""
+    """Backends of this test database waiting for an advisory lock (the KPI recompute's turn).
+    Parallel test processes have databases of their own, and their waiters are not ours."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+        cursor.execute(
+            "SELECT l.pid FROM pg_locks l JOIN pg_database d ON d.oid = l.database"
+            " WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = current_database()"
+        )
         return {pid for (pid,) in cursor.fetchall()}
 
 
