@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# pytest's own arguments: parallel by default, one process per core (pytest-xdist), tests of one
+# xdist_group kept on one process. `make test PYTEST_ARGS="-n 0 -x"` runs serially for debugging.
+PYTEST_ARGS ?= -n auto --dist loadgroup
 
 .PHONY: run test install lint fmt worker beat bench messages check backup-drill
 
@@ -27,7 +30,7 @@ run: $(STAMP)
 	$(BIN)/python manage.py demo_logins
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-## The whole test suite (SQLite unless DATABASE_URL says otherwise).
+## The whole test suite (SQLite unless DATABASE_URL says otherwise), with its 15 slowest tests.
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -36,7 +39,7 @@ test: $(STAMP)
 		$(BIN)/python manage.py check --deploy --fail-level WARNING
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/bandit -r core crm staff clients retention kpi team demo -ll -q
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest --durations=15 $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -11,6 +11,15 @@ os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 # Role tests log in with a password only; tests/security turns two-factor on where it is tested.
 os.environ.setdefault("OTP_REQUIRED_FOR_DIRECTORS", "false")
+# Parallel test processes (pytest-xdist: gw0, gw1, ...) clear the cache around every test, and on
+# Redis that empties the whole database: each process gets a database of its own, REDIS_URL's
+# number plus the process's.
+if os.environ.get("REDIS_URL") and os.environ.get("PYTEST_XDIST_WORKER"):
+    from urllib.parse import urlsplit, urlunsplit
+
+    _url = urlsplit(os.environ["REDIS_URL"])
+    _db = int(_url.path.strip("/") or 0) + int(os.environ["PYTEST_XDIST_WORKER"].removeprefix("gw"))
+    os.environ["REDIS_URL"] = urlunsplit(_url._replace(path=f"/{_db}"))
 
 from crm.settings import *  # noqa: F403
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+import freezegun
+
 # pandas must be imported before any test freezes the clock: importing it under freezegun crashes
 # the interpreter, and the URLconf imports it lazily through the KPI API.
 import pandas  # noqa: F401
@@ -13,11 +15,29 @@ import pytest
 # would hold freezegun's plain function, which then receives ``self`` (TypeError) in every later
 # test. Imported here, it holds the real clock.
 import rest_framework.throttling  # noqa: F401
+from hypothesis import settings as hypothesis_settings
 
 from staff.models import Role
 from tests.factories import UserFactory
+from tests.fault_servers import redis_server
 
 PASSWORD = "pass-12345"
+
+# pytest times each test with the clock functions of ``_pytest.timing``; a test frozen with
+# freezegun would patch them too and report nonsense (--durations). That module keeps real time.
+freezegun.configure(extend_ignore_list=["_pytest.timing"])
+
+# Property tests: a few examples on a developer's machine, the full run in CI (which sets CI=true);
+# HYPOTHESIS_PROFILE names either one explicitly. Pages and database round trips take longer than
+# Hypothesis's default deadline, so none is set. The profile governs the tests of cheap examples;
+# a test whose every example renders pages or fuzzes the API states its own ``max_examples``,
+# sized by that cost, which no profile overrides.
+hypothesis_settings.register_profile("quick", max_examples=10, deadline=None)
+hypothesis_settings.register_profile("ci", max_examples=200, deadline=None, print_blob=True)
+hypothesis_settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE")
+    or ("ci" if os.environ.get("CI", "").lower() in ("1", "true") else "quick")
+)
 
 
 def on_postgres() -> bool:
@@ -155,3 +175,32 @@ def django_db_setup(django_db_setup):
     from django.db import connections
 
     connections.close_all()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _urlconf_loaded():
+    """Every page module is imported once, before any test stops the clock: imported under
+    freezegun, numpy (behind the KPI pages) crashes the interpreter, and a class attribute such as
+    a throttle's ``timer = time.time`` would keep freezegun's function for good."""
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018
+
+
+@pytest.fixture(autouse=True)
+def _frozen_clock(request):
+    """``pytestmark = pytest.mark.frozen_clock(moment)``: the module's tests, their fixtures
+    included, run at ``moment`` (anything freezegun takes); the clock does not move."""
+    marker = request.node.get_closest_marker("frozen_clock")
+    if marker is None:
+        yield
+        return
+    with freezegun.freeze_time(*marker.args, **marker.kwargs):
+        yield
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    """A ``redis-server`` of the test's own, to shut down or freeze (tests.fault_servers)."""
+    with redis_server(tmp_path) as server:
+        yield server

@@ -28,9 +28,13 @@ def pytest_collection_modifyitems(config, items):
     # The live server's thread writes security events through their own connection on
     # PostgreSQL (RELIABILITY R26): every alias is open to it.
     every_database = pytest.mark.django_db(transaction=True, databases="__all__")
+    # One test process runs them all (``--dist loadgroup``): one chromium and one live server
+    # instead of one per process, on a machine of two cores.
+    one_browser = pytest.mark.xdist_group("browser")
     for item in items:
         if "tests/browser" in str(item.fspath):
             item.add_marker(every_database)
+            item.add_marker(one_browser)
             if not CHROMIUM.exists():
                 item.add_marker(skip)
 

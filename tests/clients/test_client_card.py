@@ -47,13 +47,7 @@ TODAY = NOW.date()
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
-@pytest.fixture(autouse=True)
-def _frozen_clock():
-    with freeze_time(NOW):
-        yield
-
-
-pytestmark = pytest.mark.usefixtures("english_pages")
+pytestmark = [pytest.mark.frozen_clock(NOW), pytest.mark.usefixtures("english_pages")]
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import datetime
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from freezegun import freeze_time
 
 from clients.models import (
     AcquisitionChannel,
@@ -39,11 +38,8 @@ TODAY = datetime.date(2026, 11, 15)
 SBERBANK_INN = "7707083893"
 
 
-@pytest.fixture(autouse=True)
-def _frozen_clock():
-    # 03:00 UTC is 10:00 in Krasnoyarsk (the project's time zone): the business date is TODAY.
-    with freeze_time("2026-11-15 03:00:00"):
-        yield
+# 03:00 UTC is 10:00 in Krasnoyarsk (the project's time zone): the business date is TODAY.
+pytestmark = pytest.mark.frozen_clock("2026-11-15 03:00:00")
 
 
 def create(actor, **overrides):

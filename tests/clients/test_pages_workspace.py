@@ -10,7 +10,6 @@ import zoneinfo
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from freezegun import freeze_time
 
 from clients.models import (
     ClientKind,
@@ -32,13 +31,7 @@ TODAY = NOW.date()
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
-@pytest.fixture(autouse=True)
-def _frozen_clock():
-    with freeze_time(NOW):
-        yield
-
-
-pytestmark = pytest.mark.usefixtures("english_pages")
+pytestmark = [pytest.mark.frozen_clock(NOW), pytest.mark.usefixtures("english_pages")]
 
 
 def days_ago(days: int) -> datetime.datetime:

@@ -7,7 +7,6 @@ import datetime
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from freezegun import freeze_time
 
 from clients.models import AssignmentReason, Client, ClientAssignment, ClientStatus
 from clients.services import SPREAD, client_reassign
@@ -19,10 +18,7 @@ TODAY = datetime.date(2026, 11, 15)
 D = datetime.date
 
 
-@pytest.fixture(autouse=True)
-def _frozen_clock():
-    with freeze_time("2026-11-15 03:00:00"):
-        yield
+pytestmark = pytest.mark.frozen_clock("2026-11-15 03:00:00")
 
 
 def history(client) -> list[tuple]:

@@ -9,7 +9,6 @@ import zoneinfo
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
-from freezegun import freeze_time
 
 from clients.models import ClientRequest, RequestStatus, RequestUrgency, Task, TaskKind
 from clients.services import (
@@ -31,10 +30,7 @@ KRASNOYARSK = zoneinfo.ZoneInfo("Asia/Krasnoyarsk")
 FRIDAY_3PM = datetime.datetime(2026, 11, 20, 15, 0, tzinfo=KRASNOYARSK)
 
 
-@pytest.fixture(autouse=True)
-def _frozen_clock():
-    with freeze_time("2026-11-20 08:00:00"):
-        yield
+pytestmark = pytest.mark.frozen_clock("2026-11-20 08:00:00")
 
 
 @pytest.fixture

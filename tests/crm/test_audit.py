@@ -7,7 +7,6 @@ import datetime
 
 import pytest
 from django.utils import translation
-from freezegun import freeze_time
 
 from clients.models import AcquisitionChannel, ClientKind, TerminationReason
 from clients.services import client_create, client_reassign
@@ -29,10 +28,13 @@ from tests.factories import ClientFactory
 D = datetime.date
 
 
+pytestmark = pytest.mark.frozen_clock("2026-11-15 03:00:00")
+
+
 @pytest.fixture(autouse=True)
-def _frozen_clock_in_english():
+def _in_english():
     # Change reasons are stored as the actor's language renders them; English shows the msgids.
-    with freeze_time("2026-11-15 03:00:00"), translation.override("en"):
+    with translation.override("en"):
         yield
 
 

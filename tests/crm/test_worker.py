@@ -12,14 +12,13 @@ import textwrap
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
 from celery import Celery
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection
 
 from clients.models import ClientStatus, Task
 from crm.nightly import NIGHTLY_LOCK_KEY, SKIPPED
@@ -27,6 +26,7 @@ from kpi.models import KpiSnapshot
 from kpi.tasks import enqueue_kpi_recompute, kpi_recompute_task
 from retention.models import CaseStatus, LostCase
 from tests.factories import ClientFactory, ContractFactory, LostCaseFactory
+from tests.fault_servers import free_port, shared_database_url
 
 BASE_DIR = Path(settings.BASE_DIR)
 # The worker gets its own Redis database so it never meets a developer's queue or cache.
@@ -128,12 +128,6 @@ def enqueue_with_redis_at(url: str) -> tuple[str, float]:
     return done.stdout.strip(), time.monotonic() - started
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_enqueue_fails_fast_when_redis_refuses_connections():
     output, elapsed = enqueue_with_redis_at(f"redis://127.0.0.1:{free_port()}/0")
     assert output.startswith("unavailable"), output
@@ -170,27 +164,12 @@ def worker_redis_url() -> str:
     return worker_url
 
 
-def test_database_url() -> str:
-    if connection.vendor != "postgresql":
-        pytest.skip("the worker process must share the test database: needs PostgreSQL")
-    db = connection.settings_dict
-    credentials = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        credentials += ":" + quote(db["PASSWORD"], safe="")
-    host = db["HOST"] or "127.0.0.1"
-    port = db["PORT"] or "5432"
-    return f"postgres://{credentials}@{host}:{port}/{db['NAME']}"
-
-
-test_database_url.__test__ = False
-
-
 @pytest.fixture
 def worker(transactional_db, tmp_path):
     """A real ``celery worker`` process on its own queue, reading the test database and a
     dedicated Redis database; terminated at the end."""
     redis_url = worker_redis_url()
-    database_url = test_database_url()
+    database_url = shared_database_url()
     queue = f"test-worker-{uuid.uuid4().hex[:12]}"
     env = {
         **os.environ,

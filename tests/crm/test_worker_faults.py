@@ -13,7 +13,6 @@ from __future__ import annotations
 import ast
 import datetime
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -24,16 +23,13 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-import redis
 from celery import Celery
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, connections
 from django.test import Client as WebClient
-from django.test import override_settings
 from django.utils import timezone
 
 from clients.models import ClientStatus, Task
@@ -52,6 +48,13 @@ from crm.nightly import NIGHTLY_JOB, SKIPPED, nightly_chain_task
 from kpi.models import KpiSnapshot
 from kpi.services import _LOCK_KEY as KPI_LOCK_KEY
 from tests.factories import ClientFactory, ContractFactory
+from tests.fault_servers import (
+    free_port,
+    needs_redis_server,
+    redis_server,
+    shared_database_url,
+    wired_to,
+)
 
 BASE_DIR = Path(settings.BASE_DIR)
 TODAY = datetime.date(2026, 11, 20)
@@ -65,18 +68,8 @@ WORKER_START_S = 90
 # MAX_DELIVERIES, as each death costs the pool seconds to notice.
 POISON_MAX_DELIVERIES = 2
 
-needs_redis_server = pytest.mark.skipif(
-    shutil.which("redis-server") is None, reason="no redis-server"
-)
 
-
-# --- a private Redis and a real worker ------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+# --- a real worker --------------------------------------------------------------------------
 
 
 def _wait_for(condition, *, timeout: float = WAIT_S, what: str = "condition", step=0.1):
@@ -87,84 +80,6 @@ def _wait_for(condition, *, timeout: float = WAIT_S, what: str = "condition", st
             return value
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(step)
-
-
-@dataclass
-class PrivateRedis:
-    port: int
-    workdir: Path
-    process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def client(self) -> redis.Redis:
-        return redis.Redis(port=self.port, socket_connect_timeout=1, socket_timeout=2)
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(  # noqa: S603 - fixed tool and arguments
-            [
-                shutil.which("redis-server"),
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.workdir),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-
-        def answers() -> bool:
-            try:
-                return bool(self.client().ping())
-            except redis.ConnectionError:
-                return False
-
-        _wait_for(answers, timeout=10, what="redis-server to start", step=0.05)
-
-    def shut_down(self) -> None:
-        self.client().shutdown(nosave=True)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGCONT)
-            self.process.terminate()
-            self.process.wait(timeout=10)
-
-
-@contextmanager
-def redis_server(workdir: Path):
-    server = PrivateRedis(port=_free_port(), workdir=workdir)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def private_redis(tmp_path):
-    with redis_server(tmp_path) as server:
-        yield server
-
-
-def _shared_database_url() -> str:
-    """The test database as a URL for the worker, which must see the test's rows."""
-    if connection.vendor != "postgresql":
-        pytest.skip("the worker must share the test database: needs PostgreSQL")
-    db = connection.settings_dict
-    credentials = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        credentials += ":" + quote(db["PASSWORD"], safe="")
-    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @dataclass
@@ -291,13 +206,22 @@ def sqlite_worker(shared_redis, tmp_path_factory):
         yield w
 
 
+# The tests of the module's worker run in one test process (``--dist loadgroup``): spread over
+# parallel workers, each would start a Redis and a Celery worker of its own.
+shares_the_module_worker = pytest.mark.xdist_group("sqlite_worker")
+
+
 # --- R35: a worker killed mid-task ----------------------------------------------------------
 
 
 def _advisory_waiters() -> set[int]:
-    """Backends waiting for an advisory lock (the KPI recompute's turn)."""
+    """Backends of this test database waiting for an advisory lock (the KPI recompute's turn).
+    Parallel test processes have databases of their own, and their waiters are not ours."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+        cursor.execute(
+            "SELECT l.pid FROM pg_locks l JOIN pg_database d ON d.oid = l.database"
+            " WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = current_database()"
+        )
         return {pid for (pid,) in cursor.fetchall()}
 
 
@@ -307,7 +231,7 @@ def _advisory_waiters() -> set[int]:
 def test_a_chain_whose_worker_is_killed_mid_run_is_redelivered_and_writes_once(
     transactional_db, private_redis, tmp_path, manager
 ):
-    database_url = _shared_database_url()
+    database_url = shared_database_url()
     client = ClientFactory(manager=manager, status=ClientStatus.PROSPECT)
     ContractFactory(client=client, starts_on=datetime.date(2024, 1, 1))
 
@@ -353,6 +277,7 @@ def test_a_chain_whose_worker_is_killed_mid_run_is_redelivered_and_writes_once(
 
 @pytest.mark.fault
 @needs_redis_server
+@shares_the_module_worker
 def test_a_task_that_kills_every_worker_gives_up_after_the_delivery_limit(
     db, shared_redis, sqlite_worker
 ):
@@ -557,6 +482,7 @@ def test_two_beats_claiming_one_night_at_once_get_one_row(transactional_db):
 
 @pytest.mark.fault
 @needs_redis_server
+@shares_the_module_worker
 def test_a_worker_consumes_again_after_redis_restarts(db, shared_redis, sqlite_worker):
     assert sqlite_worker.run("crm.nightly.canary_task") == "ok"
 
@@ -576,37 +502,6 @@ def test_a_worker_consumes_again_after_redis_restarts(db, shared_redis, sqlite_w
     assert time.monotonic() - started < WAIT_S
 
 
-def _reset_celery_connections() -> None:
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-    celery_app._backend_cache = None
-    if hasattr(celery_app._local, "backend"):
-        del celery_app._local.backend
-
-
-@contextmanager
-def web_wired_to(url: str):
-    """This process's Celery app and cache use ``server``, as the web process does in
-    production."""
-    names = ("broker_url", "result_backend", "task_always_eager")
-    saved = {name: celery_app.conf[name] for name in names}
-    caches = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": url,
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-        }
-    }
-    with override_settings(CACHES=caches):
-        celery_app.conf.update(broker_url=url, result_backend=url, task_always_eager=False)
-        _reset_celery_connections()
-        try:
-            yield
-        finally:
-            celery_app.conf.update(saved)
-            _reset_celery_connections()
-
-
 def _worker_health():
     response = WebClient().get("/healthz/worker/")
     return response.status_code, response.json()
@@ -624,8 +519,9 @@ def test_the_worker_check_reports_eager_mode_as_healthy(db):
 
 @pytest.mark.fault
 @needs_redis_server
+@shares_the_module_worker
 def test_the_worker_check_goes_red_while_the_worker_is_frozen(db, shared_redis, sqlite_worker):
-    with web_wired_to(shared_redis.url):
+    with wired_to(shared_redis.url):
         assert _worker_health() == (
             200,
             {
@@ -655,8 +551,8 @@ def test_the_worker_check_goes_red_when_redis_fails(db, fault):
     with socket.socket() as frozen:
         frozen.bind(("127.0.0.1", 0))
         frozen.listen(64)
-        port = frozen.getsockname()[1] if fault == "frozen" else _free_port()
-        with web_wired_to(f"redis://127.0.0.1:{port}/0"):
+        port = frozen.getsockname()[1] if fault == "frozen" else free_port()
+        with wired_to(f"redis://127.0.0.1:{port}/0"):
             started = time.monotonic()
             status, body = _worker_health()
     assert time.monotonic() - started < 5

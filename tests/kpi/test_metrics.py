@@ -560,7 +560,7 @@ def histories(draw):
     return contracts, clients, periods, cases
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(histories())
 def test_engine_agrees_with_the_day_by_day_reference(history):
     contracts, clients, periods, cases = history

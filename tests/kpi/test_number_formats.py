@@ -14,7 +14,7 @@ from kpi.templatetags.kpi_format import count, money, percent, signed
 
 
 @pytest.mark.parametrize("language", ["ru", "en"])
-@settings(max_examples=200, deadline=None, derandomize=True)
+@settings(deadline=None, derandomize=True)
 @given(
     value=st.one_of(
         st.integers(min_value=-(10**12), max_value=10**12),

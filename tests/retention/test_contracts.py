@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from freezegun import freeze_time
 
 from clients.models import ClientStatus, Contract, ContractKind, TerminationReason
 from clients.services import client_reassign
@@ -26,10 +25,7 @@ TODAY = datetime.date(2026, 11, 15)
 D = datetime.date
 
 
-@pytest.fixture(autouse=True)
-def _frozen_clock():
-    with freeze_time("2026-11-15 03:00:00"):
-        yield
+pytestmark = pytest.mark.frozen_clock("2026-11-15 03:00:00")
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.test import override_settings
 from django.utils.translation import gettext
-from freezegun import freeze_time
 
 from clients.models import (
     AssignmentReason,
@@ -44,10 +43,7 @@ FIRST_DAY = D(2025, 1, 1)
 LAST_DAY = D(2026, 9, 30)
 
 
-@pytest.fixture(autouse=True)
-def _frozen_clock():
-    with freeze_time(NOW):
-        yield
+pytestmark = pytest.mark.frozen_clock(NOW)
 
 
 def lose(

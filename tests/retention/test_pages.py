@@ -13,7 +13,6 @@ import pytest
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
-from django.urls import get_resolver
 from django.utils.translation import gettext
 from freezegun import freeze_time
 
@@ -60,13 +59,7 @@ NOW = datetime.datetime(2026, 11, 15, 3, 0, tzinfo=datetime.UTC)
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
-@pytest.fixture(autouse=True)
-def _frozen_clock():
-    # Import every page module (pandas among them, behind the KPI pages) before the clock stops:
-    # importing numpy under freezegun crashes the interpreter.
-    get_resolver().url_patterns  # noqa: B018
-    with freeze_time(NOW):
-        yield
+pytestmark = pytest.mark.frozen_clock(NOW)
 
 
 LAST_DAY = D(2026, 10, 31)

@@ -7,7 +7,6 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from freezegun import freeze_time
 
 from clients.models import Client, ClientStatus, ContractKind, TerminationReason
 from retention.models import CaseStatus
@@ -24,10 +23,7 @@ TODAY = datetime.date(2026, 11, 15)
 D = datetime.date
 
 
-@pytest.fixture(autouse=True)
-def _frozen_clock():
-    with freeze_time("2026-11-15 03:00:00"):
-        yield
+pytestmark = pytest.mark.frozen_clock("2026-11-15 03:00:00")
 
 
 @pytest.mark.parametrize(

@@ -19,10 +19,9 @@ from rest_framework.test import APIClient
 from clients.models import ClientRequest, ClientStatus, Referral
 from retention.models import CaseStatus, LostCase
 from staff.models import Role, User
+from tests.conftest import PASSWORD
 from tests.factories import ClientFactory, ContractFactory, InteractionFactory, UserFactory
 from tests.security.oracle import Org
-
-PASSWORD = "pass-12345"
 
 # Every role of the matrix; "anonymous" logs in as nobody, "inactive" cannot log in at all.
 ROLES = (
@@ -135,6 +134,13 @@ def build_world() -> World:
 @pytest.fixture
 def world(db) -> World:
     return build_world()
+
+
+@pytest.fixture
+def two_factor_on(settings):
+    """Two-factor required of directors and in the admin, as in production."""
+    settings.OTP_REQUIRED_FOR_DIRECTORS = True
+    settings.OTP_REQUIRED_FOR_ADMIN = True
 
 
 def login(world: World, role: str) -> APIClient:

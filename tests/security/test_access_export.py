@@ -72,7 +72,7 @@ formula_text = st.builds(
 any_text = st.one_of(formula_text, st.text(max_size=30))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(deadline=None)
 @given(values=st.lists(any_text, min_size=1, max_size=5))
 def test_no_exported_text_cell_starts_with_a_formula_trigger(values):
     columns = [Column(f"c{i}", f"col {i}", TEXT) for i in range(len(values))]

@@ -92,7 +92,6 @@ def _build(people_spec, books_spec) -> list[User]:
 
 
 @settings(
-    max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

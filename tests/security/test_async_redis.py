@@ -8,20 +8,12 @@ Celery app of this process at it, then shut it down (``shutdown nosave``) or fre
 from __future__ import annotations
 
 import datetime
-import os
-import shutil
-import signal
-import socket
-import subprocess
 import time
-from contextlib import contextmanager
-from dataclasses import dataclass
 
 import pytest
 import redis
 from django.db import transaction
 from django.test import Client as WebClient
-from django.test import override_settings
 
 from clients.models import Client, Interaction, Task
 from crm.celery import app as celery_app
@@ -30,104 +22,10 @@ from kpi.models import KpiSnapshot
 from kpi.tasks import enqueue_kpi_recompute, kpi_recompute_task
 from retention.models import LostCase
 from tests.factories import ClientFactory, ContractFactory, make_inn
+from tests.fault_servers import needs_redis_server, wired_to
 
 BUDGET_S = 2.0
-pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="no redis-server")
-
-
-@dataclass
-class PrivateRedis:
-    process: subprocess.Popen
-    port: int
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def shut_down(self) -> None:
-        redis.Redis(port=self.port, socket_timeout=2).shutdown(nosave=True)
-        self.process.wait(timeout=10)
-
-    def freeze(self) -> None:
-        os.kill(self.process.pid, signal.SIGSTOP)
-
-    def thaw(self) -> None:
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGCONT)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def private_redis(tmp_path):
-    port = _free_port()
-    process = subprocess.Popen(  # noqa: S603 - fixed tools and arguments of this project
-        [
-            shutil.which("redis-server"),
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp_path),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    server = PrivateRedis(process, port)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            redis.Redis(port=port, socket_timeout=0.5).ping()
-            break
-        except redis.ConnectionError:
-            assert time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.05)
-    yield server
-    server.thaw()
-    if process.poll() is None:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def _reset_celery_connections() -> None:
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-    celery_app._backend_cache = None
-    if hasattr(celery_app._local, "backend"):
-        del celery_app._local.backend
-
-
-@contextmanager
-def wired_to(server: PrivateRedis):
-    """The cache and the Celery app of this process use ``server``, as in production."""
-    names = ("broker_url", "result_backend", "task_always_eager")
-    saved = {name: celery_app.conf[name] for name in names}
-    caches = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": server.url,
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-        }
-    }
-    with override_settings(CACHES=caches):
-        celery_app.conf.update(
-            broker_url=server.url, result_backend=server.url, task_always_eager=False
-        )
-        _reset_celery_connections()
-        try:
-            yield
-        finally:
-            celery_app.conf.update(saved)
-            _reset_celery_connections()
+pytestmark = needs_redis_server
 
 
 def _unavailable(language: str) -> str:
@@ -152,7 +50,7 @@ def test_the_web_tier_keeps_working_when_redis_fails(
     transactional_db, private_redis, director, manager, fault
 ):
     own = ClientFactory(manager=manager)
-    with wired_to(private_redis):
+    with wired_to(private_redis.url):
         from django.core.cache import cache
 
         cache.set("probe", 1)
@@ -220,7 +118,7 @@ def test_enqueue_raises_queue_unavailable_fast_when_redis_is_frozen(
 ):
     from core.errors import QueueUnavailable
 
-    with wired_to(private_redis):
+    with wired_to(private_redis.url):
         private_redis.freeze()
         started = time.monotonic()
         with pytest.raises(QueueUnavailable):

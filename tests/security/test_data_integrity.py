@@ -13,12 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clients.models import Client, ClientAssignment, Contract, ContractKind
-from retention import services as retention_services
 from retention.models import CaseStatus, LostCase
 from retention.services import contract_terminate, lost_case_return
 from staff.models import Role, User
-from team import services as team_services
+from team.services import staff_dismiss
 from tests.conftest import requires_postgres
+from tests.db_faults import FAULT, refused_update
 from tests.factories import ClientFactory, ContractFactory, UserFactory
 
 # --- R28: overlapping paid contracts are refused by PostgreSQL itself ---------------------------
@@ -59,7 +59,6 @@ def _insert(client: Client, spec, number: str) -> Contract:
 @requires_postgres
 @pytest.mark.postgres
 @settings(
-    max_examples=150,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
@@ -102,10 +101,6 @@ def test_the_exclusion_constraint_and_the_check_constraints_exist(db):
 # --- R29: a failing last step leaves nothing behind ---------------------------------------------
 
 
-class LastStepFailed(Exception):
-    pass
-
-
 def _history_counts() -> dict[str, int]:
     return {
         model.__name__: model.objects.count()
@@ -121,19 +116,15 @@ def _table_counts() -> dict[str, int]:
     }
 
 
-def _fail(*args, **kwargs):
-    raise LastStepFailed
-
-
-def test_contract_terminate_is_all_or_nothing(db, monkeypatch, director, manager):
+def test_contract_terminate_is_all_or_nothing(db, director, manager):
     contract = ContractFactory(client=ClientFactory(manager=manager))
     before = (
         _table_counts(),
         _history_counts(),
         Contract.objects.filter(pk=contract.pk).values()[0],
     )
-    monkeypatch.setattr(retention_services, "client_refresh_status", _fail)
-    with pytest.raises(LastStepFailed):
+    # The last step, storing the client's new status, is refused by the database itself.
+    with refused_update(Client, "status"), pytest.raises(DatabaseError, match=FAULT):
         contract_terminate(
             actor=director, contract=contract, ends_on=datetime.date(2026, 3, 31), reason="price"
         )
@@ -146,7 +137,7 @@ def test_contract_terminate_is_all_or_nothing(db, monkeypatch, director, manager
     assert not LostCase.objects.exists()
 
 
-def test_lost_case_return_is_all_or_nothing(db, monkeypatch, return_manager, manager, colleague):
+def test_lost_case_return_is_all_or_nothing(db, return_manager, manager, colleague):
     client = ClientFactory(manager=manager, status="lost")
     ContractFactory(client=client, ends_on=datetime.date(2026, 9, 30), termination_reason="price")
     case = LostCase.objects.create(
@@ -158,8 +149,7 @@ def test_lost_case_return_is_all_or_nothing(db, monkeypatch, return_manager, man
         return_manager=return_manager,
     )
     before = (_table_counts(), _history_counts(), LostCase.objects.filter(pk=case.pk).values()[0])
-    monkeypatch.setattr(retention_services, "client_refresh_status", _fail)
-    with pytest.raises(LastStepFailed):
+    with refused_update(Client, "status"), pytest.raises(DatabaseError, match=FAULT):
         lost_case_return(
             actor=return_manager,
             case=case,
@@ -173,19 +163,12 @@ def test_lost_case_return_is_all_or_nothing(db, monkeypatch, return_manager, man
     assert client.manager == manager
 
 
-def test_staff_dismiss_is_all_or_nothing(db, monkeypatch, director, manager, colleague):
+def test_staff_dismiss_is_all_or_nothing(db, director, manager, colleague):
     book = [ClientFactory(manager=manager) for _ in range(3)]
     before = (_table_counts(), _history_counts())
-    real_save = team_services.save_audited
-
-    def save_but_fail_on_the_person(instance, **kwargs):
-        if isinstance(instance, User):
-            raise LastStepFailed
-        real_save(instance, **kwargs)
-
-    monkeypatch.setattr(team_services, "save_audited", save_but_fail_on_the_person)
-    with pytest.raises(LastStepFailed):
-        team_services.staff_dismiss(actor=director, user=manager, handover="spread")
+    # The last step, deactivating the person once the book is handed over, is refused.
+    with refused_update(User, "is_active"), pytest.raises(DatabaseError, match=FAULT):
+        staff_dismiss(actor=director, user=manager, handover="spread")
     assert (_table_counts(), _history_counts()) == before
     manager.refresh_from_db()
     assert manager.is_active is True

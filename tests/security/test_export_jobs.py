@@ -9,24 +9,19 @@ import datetime
 import io
 
 import pytest
-from django.urls import reverse
 from django.utils import timezone
 from freezegun import freeze_time
 from kombu.exceptions import OperationalError as BrokerError
 from openpyxl import load_workbook
 
 from clients.exports import EXPORT_LINK_LIFETIME
-from clients.models import ClientStatus, ExportJob, ExportStatus
+from clients.models import ClientStatus, Contract, ExportJob, ExportStatus
 from clients.tasks import client_export_build_task, export_files_purge_task
 from staff.models import SecurityEvent, SecurityEventKind
+from tests.db_faults import unreadable_table
 from tests.security.conftest import ROLES, login
 
 CREATE = "/clients/exports/"
-
-
-@pytest.fixture(autouse=True)
-def _urls_loaded():
-    reverse("login")
 
 
 def _export(client, django_capture_on_commit_callbacks, **data):
@@ -261,16 +256,14 @@ def test_with_the_queue_down_the_user_is_told_and_the_job_is_failed(world, monke
     assert job.content is None
 
 
-def test_a_build_that_breaks_ends_as_failed_not_waiting(
-    world, monkeypatch, django_capture_on_commit_callbacks
-):
-    def broken(*args, **kwargs):
-        raise MemoryError("out of memory")
-
-    monkeypatch.setattr("clients.exports.table_csv", broken)
+@pytest.mark.django_db(transaction=True)
+def test_a_build_that_breaks_ends_as_failed_not_waiting(world, django_capture_on_commit_callbacks):
+    """Outside a test transaction, as on a worker: the build runs as soon as the job row is
+    committed, and the database fails its read of the clients' fees."""
     client = login(world, "mentor")
 
-    _, job = _export(client, django_capture_on_commit_callbacks)
+    with unreadable_table(Contract):
+        _, job = _export(client, django_capture_on_commit_callbacks)
 
     job.refresh_from_db()
     assert job.status == ExportStatus.FAILED

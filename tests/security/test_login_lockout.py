@@ -16,7 +16,6 @@ from axes.models import AccessAttempt
 from django.conf import settings
 from django.db import connection
 from django.test import Client
-from django.urls import reverse
 from django.utils import timezone
 from freezegun import freeze_time
 
@@ -27,11 +26,6 @@ from tests.factories import UserFactory
 LIMIT = 5
 ADDRESS = "198.51.100.7"
 OTHER_ADDRESS = "198.51.100.8"
-
-
-@pytest.fixture(autouse=True)
-def _urls_loaded():
-    reverse("login")
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import logging
 import pytest
 from django.db import connection, transaction
 from django.test import Client
-from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from kpi.services import kpi_snapshots_recompute
@@ -20,11 +19,6 @@ from tests.factories import UserFactory
 from tests.security.conftest import login
 
 ADDRESS = "198.51.100.23"
-
-
-@pytest.fixture(autouse=True)
-def _urls_loaded():
-    reverse("login")
 
 
 def _events(kind: str, **filters):

@@ -11,7 +11,6 @@ from django.contrib.auth.password_validation import validate_password
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.exceptions import ValidationError
 from django.test import Client
-from django.urls import reverse
 from django.utils import timezone
 from freezegun import freeze_time
 from rest_framework.authtoken.models import Token
@@ -20,11 +19,6 @@ from rest_framework.test import APIClient
 from tests.conftest import PASSWORD
 
 PAGE = "/my/"
-
-
-@pytest.fixture(autouse=True)
-def _urls_loaded():
-    reverse("login")  # URL modules imported before any clock is frozen
 
 
 def _login(client: Client, username: str = "manager") -> None:

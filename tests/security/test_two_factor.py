@@ -19,7 +19,6 @@ from tests.security.two_factor_support import (
     password_login,
     totp_code,
     totp_device,
-    two_factor_on,  # noqa: F401 - the fixture, used through pytestmark
 )
 
 SETUP = "/team/otp/setup/"

@@ -1,22 +1,13 @@
-"""What the two-factor tests share: the app's current code for a device, a confirmed device, a
-sign-in with the password alone, and two-factor switched on as in production."""
+"""What the two-factor tests share: the app's current code for a device, a confirmed device and a
+sign-in with the password alone (their ``two_factor_on`` fixture is in tests/security/conftest.py)."""
 
 from __future__ import annotations
 
-import pytest
 from django.test import Client
-from django.urls import reverse
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.conftest import PASSWORD
-
-
-@pytest.fixture
-def two_factor_on(settings):
-    reverse("login")  # URL modules imported before any clock is frozen
-    settings.OTP_REQUIRED_FOR_DIRECTORS = True
-    settings.OTP_REQUIRED_FOR_ADMIN = True
 
 
 def totp_code(device: TOTPDevice) -> str:

@@ -11,7 +11,6 @@ from html import unescape
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from freezegun import freeze_time
 
 from clients.models import (
     AssignmentReason,
@@ -33,13 +32,7 @@ TODAY = NOW.date()
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
-@pytest.fixture(autouse=True)
-def _frozen_clock():
-    with freeze_time(NOW):
-        yield
-
-
-pytestmark = pytest.mark.usefixtures("english_pages")
+pytestmark = [pytest.mark.frozen_clock(NOW), pytest.mark.usefixtures("english_pages")]
 
 
 def active_client(manager, *, reached_days_ago: int | None = None, **fields):
