@@ -49,7 +49,7 @@ from clients.serializers import (
     RequestRejectRefusalSerializer,
     TaskSerializer,
 )
-from core.api import IdFilter, InputSerializersMixin, MomentFilter, with_errors
+from core.api import IdFilter, InputSerializersMixin, MomentFilter, StrictBooleanFilter, with_errors
 from staff.models import Capability, Role
 
 
@@ -71,7 +71,7 @@ class ClientApiFilter(ClientFilter):
     """The clients page's ``ClientFilter`` plus ``at_risk`` (see
     ``clients.selectors.clients_with_risk``)."""
 
-    at_risk = django_filters.BooleanFilter(method="filter_at_risk", label=_("At risk"))
+    at_risk = StrictBooleanFilter(method="filter_at_risk", label=_("At risk"))
 
     def filter_at_risk(self, queryset, name, value):
         return clients_filter_at_risk(queryset, value)
@@ -335,7 +335,7 @@ class ReferralViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
 
 class TaskFilter(django_filters.FilterSet):
-    done = django_filters.BooleanFilter(
+    done = StrictBooleanFilter(
         field_name="done_at", lookup_expr="isnull", exclude=True, label=_("Done")
     )
     kind = django_filters.ChoiceFilter(choices=TaskKind.choices)

@@ -20,7 +20,7 @@ from clients.models import (
     Task,
 )
 from clients.services import CLIENT_EDITABLE_FIELDS
-from core.api import ScopedPrimaryKeyRelatedField
+from core.api import ModelSerializer, ScopedPrimaryKeyRelatedField, StrictCharField
 from staff.access import staff_visible_to
 from staff.models import User
 
@@ -59,7 +59,7 @@ class ClientSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ClientCreateSerializer(serializers.ModelSerializer):
+class ClientCreateSerializer(ModelSerializer):
     manager = ScopedPrimaryKeyRelatedField(
         model=User, scope=staff_visible_to, required=False, allow_null=True
     )
@@ -82,7 +82,7 @@ class ClientCreateSerializer(serializers.ModelSerializer):
         ]
 
 
-class ClientUpdateSerializer(serializers.ModelSerializer):
+class ClientUpdateSerializer(ModelSerializer):
     """``PATCH clients/{id}/``: only ``CLIENT_EDITABLE_FIELDS``; the manager changes through
     ``reassign`` and the status is derived."""
 
@@ -108,7 +108,7 @@ class ClientReassignSerializer(serializers.Serializer):
     effective_on = serializers.DateField(required=False, help_text="Defaults to today.")
 
 
-class InteractionSerializer(serializers.ModelSerializer):
+class InteractionSerializer(ModelSerializer):
     client = _client_field()
 
     class Meta:
@@ -128,7 +128,7 @@ class InteractionSerializer(serializers.ModelSerializer):
         extra_kwargs = {"occurred_at": {"required": False}}
 
 
-class ClientRequestSerializer(serializers.ModelSerializer):
+class ClientRequestSerializer(ModelSerializer):
     client = _client_field()
 
     class Meta:
@@ -162,14 +162,14 @@ class ClientRequestSerializer(serializers.ModelSerializer):
 
 
 class RequestRefuseSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000)
+    reason = StrictCharField(max_length=2000)
 
 
 class RequestRejectRefusalSerializer(serializers.Serializer):
-    comment = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    comment = StrictCharField(required=False, allow_blank=True, max_length=2000)
 
 
-class ReferralSerializer(serializers.ModelSerializer):
+class ReferralSerializer(ModelSerializer):
     referrer = _client_field()
 
     class Meta:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, models
 from django.db.models import Model, QuerySet
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -107,6 +107,38 @@ class InputSerializersMixin:
         return self.serializer_class
 
 
+# --- strict strings (RELIABILITY R38) -------------------------------------------------------
+
+
+class _StrictString:
+    """A text field that takes only a JSON string: DRF would read ``42`` as ``"42"``, which the
+    schema (``type: string``) calls invalid."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictCharField(_StrictString, serializers.CharField):
+    pass
+
+
+class StrictEmailField(_StrictString, serializers.EmailField):
+    pass
+
+
+class ModelSerializer(serializers.ModelSerializer):
+    """DRF's model serializer whose text fields take only strings (``StrictCharField``)."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
+        models.EmailField: StrictEmailField,
+    }
+
+
 # --- request-scoped foreign keys (RELIABILITY R05) ------------------------------------------
 
 
@@ -141,6 +173,36 @@ class IdFilter(django_filters.NumberFilter):
         kwargs.setdefault("min_value", 0)
         kwargs.setdefault("max_value", MAX_ID)
         super().__init__(*args, **kwargs)
+
+
+class _RawNullBooleanSelect(forms.NullBooleanSelect):
+    # Django's select reads any unknown word as "no filter"; the field judges the word instead.
+    def value_from_datadict(self, data, files, name):
+        return data.get(name)
+
+
+class _StrictNullBooleanField(forms.NullBooleanField):
+    # Only true/false (or nothing) pass.
+    widget = _RawNullBooleanSelect
+    TRUE = frozenset({True, "true", "True", "1"})
+    FALSE = frozenset({False, "false", "False", "0"})
+
+    def to_python(self, value):
+        if value in self.TRUE:
+            return True
+        if value in self.FALSE:
+            return False
+        if value in self.empty_values or value == "unknown":
+            return None
+        # DRF's own wording (and its translations) for a value that is not a boolean.
+        message = serializers.BooleanField.default_error_messages["invalid"]
+        raise forms.ValidationError(message, code="invalid")
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    """``true`` or ``false`` in a query string (empty: no filter), anything else a 400."""
+
+    field_class = _StrictNullBooleanField
 
 
 class _UtcDateTimeField(django_filters.fields.IsoDateTimeField):

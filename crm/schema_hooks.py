@@ -28,3 +28,20 @@ def document_list_errors(result, generator, request, public):
                 for code, response in errors.items():
                     operation["responses"].setdefault(code, response)
     return result
+
+
+def document_empty_filters(result, generator, request, public):
+    """An optional query parameter sent empty (``?status=``, as a search form sends "All") means
+    "not given": filters and ``as_of`` read it so. Only the page number refuses it (404)."""
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                if (
+                    parameter.get("in") == "query"
+                    and parameter.get("name") != "page"
+                    and not parameter.get("required")
+                ):
+                    parameter["allowEmptyValue"] = True
+    return result

@@ -282,10 +282,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # Lists also document their 400 (a bad filter) and 404 (a page past the last).
+    # Lists also document their 400 (a bad filter) and 404 (a page past the last), and that an
+    # empty optional query parameter means it is not given.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "crm.schema_hooks.document_list_errors",
+        "crm.schema_hooks.document_empty_filters",
     ],
     # Choice sets that share a field name get names of their own in the schema.
     "ENUM_NAME_OVERRIDES": {

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 
 from clients.access import clients_editable_by, visible_through
 from clients.models import Contract, ContractKind, TerminationReason
-from core.api import IdFilter, InputSerializersMixin, with_errors
+from core.api import IdFilter, InputSerializersMixin, StrictBooleanFilter, with_errors
 from retention import services
 from retention.access import cases_visible_to
 from retention.models import CaseStatus, LostCase
@@ -47,9 +47,7 @@ def _fake(view) -> bool:
 class ContractFilter(django_filters.FilterSet):
     client = IdFilter(field_name="client_id")
     kind = django_filters.ChoiceFilter(choices=ContractKind.choices)
-    open = django_filters.BooleanFilter(
-        field_name="ends_on", lookup_expr="isnull", label=_("Open-ended")
-    )
+    open = StrictBooleanFilter(field_name="ends_on", lookup_expr="isnull", label=_("Open-ended"))
 
     class Meta:
         model = Contract

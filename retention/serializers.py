@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from clients.access import clients_editable_by
 from clients.models import Client, Contract, ContractKind, TerminationReason
-from core.api import ScopedPrimaryKeyRelatedField
+from core.api import ScopedPrimaryKeyRelatedField, StrictCharField
 from retention.models import LostCase
 from staff.access import staff_visible_to
 from staff.models import User
@@ -48,24 +48,24 @@ class ContractCreateSerializer(serializers.Serializer):
     """``POST contracts/``: a paid contract."""
 
     client = ScopedPrimaryKeyRelatedField(model=Client, scope=clients_editable_by)
-    number = serializers.CharField(max_length=50)
+    number = StrictCharField(max_length=50)
     kind = serializers.ChoiceField(choices=NEW_CONTRACT_KINDS, default=ContractKind.PAID.value)
     starts_on = serializers.DateField()
     ends_on = serializers.DateField(required=False, allow_null=True)
     monthly_fee = serializers.DecimalField(**_MONEY)
-    comment = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    comment = StrictCharField(required=False, allow_blank=True, max_length=5000)
 
 
 class ContractTerminateSerializer(serializers.Serializer):
     ends_on = serializers.DateField(help_text="Last day of service.")
     reason = serializers.ChoiceField(choices=TerminationReason.choices)
-    comment = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    comment = StrictCharField(required=False, allow_blank=True, max_length=5000)
 
 
 class ContractChangeFeeSerializer(serializers.Serializer):
     effective_on = serializers.DateField(help_text="First day of the new fee.")
     monthly_fee = serializers.DecimalField(**_MONEY)
-    number = serializers.CharField(required=False, allow_blank=True, max_length=50)
+    number = StrictCharField(required=False, allow_blank=True, max_length=50)
 
 
 class LostCaseSerializer(serializers.ModelSerializer):
@@ -111,9 +111,9 @@ class LostCaseReturnSerializer(serializers.Serializer):
     )
     starts_on = serializers.DateField()
     monthly_fee = serializers.DecimalField(**_MONEY)
-    number = serializers.CharField(required=False, allow_blank=True, max_length=50)
+    number = StrictCharField(required=False, allow_blank=True, max_length=50)
 
 
 class LostCaseDeclineSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000)
+    reason = StrictCharField(max_length=2000)
     declined_on = serializers.DateField(required=False, help_text="Defaults to today.")

@@ -13,7 +13,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from core.api import IdFilter, InputSerializersMixin, with_errors
+from core.api import IdFilter, InputSerializersMixin, StrictBooleanFilter, with_errors
 from staff.access import staff_visible_to
 from staff.models import Capability, Role, User
 from staff.services import staff_create
@@ -35,7 +35,7 @@ DismissResultSerializer = inline_serializer(
 
 class StaffFilter(django_filters.FilterSet):
     role = django_filters.ChoiceFilter(choices=Role.choices)
-    is_active = django_filters.BooleanFilter()
+    is_active = StrictBooleanFilter()
     mentor = IdFilter(field_name="mentor_id")
 
     class Meta:

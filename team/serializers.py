@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from clients.access import clients_visible_to
 from clients.models import Client
-from core.api import ScopedPrimaryKeyRelatedField
+from core.api import ModelSerializer, ScopedPrimaryKeyRelatedField, StrictCharField
 from staff.access import staff_visible_to
 from staff.models import Role, User
 
@@ -39,11 +39,11 @@ def _mentors(user) -> object:
     return staff_visible_to(user).filter(role=Role.MENTOR, is_active=True)
 
 
-class StaffCreateSerializer(serializers.ModelSerializer):
+class StaffCreateSerializer(ModelSerializer):
     """``POST staff/`` (director). The password is checked by Django's password validators (in
     ``staff.services.staff_create``) and never returned."""
 
-    password = serializers.CharField(
+    password = StrictCharField(
         write_only=True, style={"input_type": "password"}, trim_whitespace=False, max_length=128
     )
     mentor = ScopedPrimaryKeyRelatedField(

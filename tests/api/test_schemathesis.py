@@ -2,7 +2,12 @@
 (RELIABILITY R22, R38): no operation answers 5xx, every answer's status code is documented for
 its operation (refusals included) and its body matches the documented schema, and an operation
 that needs a signed-in caller refuses the same request without credentials, with malformed ones or
-with a well-formed token nobody holds.
+with a well-formed token nobody holds. Requests the schema calls invalid (a number for a text
+field, a word for a boolean filter, a value outside an enum) are refused with a 4xx
+(``negative_data_rejection``): text fields take only strings and boolean filters only
+true/false, and the schema says that an empty optional query parameter means "not given".
+A stateful run follows the links schemathesis infers between operations (an id one answer
+gives feeds the next call on that object) as the director.
 
 Each role signs in with its own token; a role the operation is not for gets 403/404, which is
 fine as long as the answer is documented and shaped as documented. Derandomized, with a few
@@ -24,8 +29,10 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi.checks import (
     ignored_auth,
+    negative_data_rejection,
     response_schema_conformance,
     status_code_conformance,
+    use_after_free,
 )
 
 # The director may do everything, so most operations run deep only for them; for the other
@@ -106,6 +113,7 @@ CHECKS = [
     status_code_is_documented,
     ignored_auth,
     forged_token_is_refused,
+    negative_data_rejection,
 ]
 
 
@@ -160,3 +168,44 @@ def test_lists_answer_a_bad_page_or_filter_as_documented(world, as_role):
     bad_filter = as_role("manager").get("/api/v1/clients/?status=nonsense")
     assert bad_filter.status_code == 400
     assert "status" in bad_filter.json()
+
+
+# The stateful phase: sequences of calls that follow the schema's links (inferred by schemathesis
+# from the operations' shapes: an id a list or a create answers feeds the next call on that
+# object), as the director, who may make every call. Bounded so it stays a short test.
+STATEFUL_SCENARIOS = 80
+STATEFUL_STEPS = 12
+
+
+def test_api_sequences_conform_to_its_schema(world):
+    app = get_wsgi_application()
+    schema = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", app)
+    token = f"Token {Token.objects.create(user=world.user('director')).key}"
+    checks = [
+        not_a_server_error,
+        response_schema_conformance,
+        status_code_is_documented,
+        use_after_free,
+    ]
+
+    class Sequences(schema.as_state_machine()):
+        def setup(self):
+            cache.clear()  # each scenario starts with fresh throttle counters
+
+        def get_call_kwargs(self, case):
+            return {"headers": {"Authorization": token}}
+
+        def validate_response(self, response, case, **kwargs):
+            case.validate_response(response, checks=checks)
+
+    assert Sequences.bundles  # links to follow were found
+    Sequences.run(
+        settings=settings(
+            max_examples=STATEFUL_SCENARIOS,
+            stateful_step_count=STATEFUL_STEPS,
+            derandomize=True,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
