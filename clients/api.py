@@ -36,7 +36,11 @@ from clients.models import (
     Task,
     TaskKind,
 )
-from clients.selectors import clients_filter_at_risk, clients_with_risk
+from clients.selectors import (
+    clients_filter_at_risk,
+    clients_with_risk,
+    referrals_with_duplicates,
+)
 from clients.serializers import (
     ClientCreateSerializer,
     ClientReassignSerializer,
@@ -316,9 +320,9 @@ class ReferralViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def get_queryset(self):
         if _fake(self):
             return Referral.objects.none()
-        return Referral.objects.filter(visible_through(self.request.user, "referrer")).order_by(
-            "-created_at", "-pk"
-        )
+        return referrals_with_duplicates(
+            Referral.objects.filter(visible_through(self.request.user, "referrer"))
+        ).order_by("-created_at", "-pk")
 
     @extend_schema(
         summary="Record a lead named by a client",
@@ -328,6 +332,7 @@ class ReferralViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         referral = services.referral_create(actor=request.user, **serializer.validated_data)
+        referral = referrals_with_duplicates(Referral.objects.filter(pk=referral.pk)).get()
         return Response(self.get_serializer(referral).data, status=status.HTTP_201_CREATED)
 
 

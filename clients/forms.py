@@ -145,7 +145,8 @@ class ReferralForm(ServiceForm):
         max_length=300,
         widget=forms.TextInput(attrs={"placeholder": _("Name, phone")}),
     )
-    inn = forms.CharField(label=_("INN"), required=False, max_length=12)
+    # Room for the spaces and dashes people type between the digits; the service drops them.
+    inn = forms.CharField(label=_("INN"), required=False, max_length=20)
     comment = forms.CharField(
         label=_("Comment"), required=False, max_length=5000, widget=forms.Textarea({"rows": 2})
     )

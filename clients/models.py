@@ -10,6 +10,7 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -49,6 +50,10 @@ CONTACT_SIGNAL_FIELDS = [
     "last_complaint_at",
     "next_contact_on",
 ]
+
+
+# How many merges deep a lineage may go: real ones are a few levels, the bound guards the walk.
+MAX_LINEAGE_DEPTH = 50
 
 
 class Client(models.Model):
@@ -146,6 +151,35 @@ class Client(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        self._clean_parent()
+
+    def _clean_parent(self) -> None:
+        """SPEC §10: the merge lineage (``parent``) is a tree. Walks the ancestors of the new
+        parent, a query per level, and refuses a parent that is this client or descends from it.
+        The walk stops after ``MAX_LINEAGE_DEPTH`` levels or at a repeated client, so a cycle
+        stored before this rule cannot loop it forever."""
+        if self.parent_id is None:
+            return
+        if self.pk is not None and self.parent_id == self.pk:
+            raise ValidationError({"parent": _("A client cannot be merged into itself.")})
+        seen: set[int] = set()
+        ancestor_id: int | None = self.parent_id
+        while ancestor_id is not None:
+            if self.pk is not None and ancestor_id == self.pk:
+                raise ValidationError(
+                    {"parent": _("This client is already above the chosen one in the lineage.")}
+                )
+            if ancestor_id in seen or len(seen) >= MAX_LINEAGE_DEPTH:
+                raise ValidationError(
+                    {"parent": _("The lineage of the chosen client is broken or too deep.")}
+                )
+            seen.add(ancestor_id)
+            ancestor_id = (
+                Client.objects.filter(pk=ancestor_id).values_list("parent_id", flat=True).first()
+            )
 
 
 class Contact(models.Model):
@@ -475,6 +509,10 @@ class ReferralStatus(models.TextChoices):
     IN_PROGRESS = "in_progress", _("In progress")
     WON = "won", _("Won")
     LOST = "lost", _("Lost")
+
+
+# A lead still being worked: an INN shared by two of them flags both as duplicates (SPEC §14).
+OPEN_REFERRAL_STATUSES = (ReferralStatus.NEW, ReferralStatus.IN_PROGRESS)
 
 
 class Referral(models.Model):

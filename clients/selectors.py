@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from clients.access import clients_editable_by, clients_visible_to
 from clients.models import (
+    OPEN_REFERRAL_STATUSES,
     OPEN_REQUEST_STATUSES,
     Client,
     ClientAssignment,
@@ -443,6 +444,27 @@ def _audit_entries(history, *, subject: str, limit: int, skip_created: bool = Fa
     ]
 
 
+def referrals_with_duplicates(referrals: QuerySet[Referral]) -> QuerySet[Referral]:
+    """SPEC §14: annotate ``is_duplicate`` — an open lead whose INN is also the INN of another
+    open lead (of any referrer), so both leads carry the flag. Computed at read time: it changes
+    whenever another lead opens or closes. An empty INN never matches."""
+    other_open = (
+        Referral.objects.filter(inn=OuterRef("inn"), status__in=OPEN_REFERRAL_STATUSES)
+        .exclude(pk=OuterRef("pk"))
+        .exclude(inn="")
+    )
+    return referrals.annotate(
+        is_duplicate=Case(
+            When(
+                Q(status__in=OPEN_REFERRAL_STATUSES) & ~Q(inn="") & Exists(other_open),
+                then=Value(True),
+            ),
+            default=Value(False),
+            output_field=BooleanField(),
+        )
+    )
+
+
 def client_timeline(
     client: Client, *, limit: int = TIMELINE_LIMIT
 ) -> tuple[list[TimelineEntry], bool]:
@@ -458,7 +480,9 @@ def client_timeline(
     read = limit + 1
     interactions = Interaction.objects.filter(client=client).select_related("staff")
     requests = ClientRequest.objects.filter(client=client).select_related("logged_by")
-    referrals = Referral.objects.filter(referrer=client).select_related("recorded_by", "client")
+    referrals = referrals_with_duplicates(
+        Referral.objects.filter(referrer=client).select_related("recorded_by", "client")
+    )
     tasks = Task.objects.filter(client=client).select_related("assignee", "created_by")
     entries = [
         *(

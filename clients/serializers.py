@@ -171,6 +171,10 @@ class RequestRejectRefusalSerializer(serializers.Serializer):
 
 class ReferralSerializer(ModelSerializer):
     referrer = _client_field()
+    is_duplicate = serializers.BooleanField(
+        read_only=True,
+        help_text="Another open lead has the same INN (SPEC §14); both carry the flag.",
+    )
 
     class Meta:
         model = Referral
@@ -185,6 +189,7 @@ class ReferralSerializer(ModelSerializer):
             "status",
             "client",
             "created_at",
+            "is_duplicate",
         ]
         read_only_fields = ["id", "recorded_by", "status", "client", "created_at"]
 

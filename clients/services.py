@@ -42,6 +42,7 @@ from clients.models import (
     TaskKind,
 )
 from clients.selectors import contact_cadence_cutoff
+from clients.validators import normalise_inn
 from core.audit import record_update, save_audited
 from core.errors import Conflict
 from staff.access import group_member_ids
@@ -296,13 +297,19 @@ def referral_create(
     contact: str = "",
     comment: str = "",
 ) -> Referral:
+    """SPEC §14: an INN of an existing client is refused without naming the client or its
+    manager (the actor may not see them); one shared with another open lead is accepted and
+    flagged at read time (``selectors.referrals_with_duplicates``)."""
     if not organisation.strip():
         raise ValidationError({"organisation": _("Name the organisation.")})
+    inn = normalise_inn(inn.strip())
+    if inn and Client.objects.filter(inn=inn).exists():
+        raise ValidationError({"inn": _("This organisation is already a client of the company.")})
     referral = Referral(
         referrer=referrer,
         recorded_by=actor,
         organisation=organisation.strip(),
-        inn=inn.strip(),
+        inn=inn,
         contact=contact.strip(),
         comment=comment.strip(),
     )

@@ -9,10 +9,17 @@ _INN10_WEIGHTS = (2, 4, 10, 3, 5, 9, 4, 6, 8)
 _INN12_WEIGHTS_11 = (7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
 _INN12_WEIGHTS_12 = (3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
 _KPP_RE = re.compile(r"^\d{4}[\dA-Z]{2}\d{3}$")
+_INN_SEPARATORS_RE = re.compile(r"[\s\-.]+")
 
 
 def _check_digit(digits: str, weights: tuple[int, ...]) -> int:
     return sum(int(d) * w for d, w in zip(digits, weights, strict=False)) % 11 % 10
+
+
+def normalise_inn(inn: str) -> str:
+    """``inn`` without the spaces, dashes and dots people type between its digits; anything else
+    stays for the validator to refuse."""
+    return _INN_SEPARATORS_RE.sub("", inn)
 
 
 def inn_is_valid(inn: str) -> bool:
