@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connection, models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -54,6 +54,18 @@ CONTACT_SIGNAL_FIELDS = [
 
 # How many merges deep a lineage may go: real ones are a few levels, the bound guards the walk.
 MAX_LINEAGE_DEPTH = 50
+# PostgreSQL advisory lock that serialises changes of the merge lineage (any fixed number).
+LINEAGE_LOCK_KEY = 7_310_001
+
+
+def _lock_lineage() -> None:
+    """Two transactions merging A into B and B into A at once would each see a tree. On
+    PostgreSQL, a transaction that sets a parent first takes one advisory lock, held to its
+    commit, so the second walk runs after the first change is visible. Rare enough (merges)
+    that one lock for the whole lineage costs nothing."""
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LINEAGE_LOCK_KEY])
 
 
 class Client(models.Model):
@@ -165,6 +177,7 @@ class Client(models.Model):
             return
         if self.pk is not None and self.parent_id == self.pk:
             raise ValidationError({"parent": _("A client cannot be merged into itself.")})
+        _lock_lineage()
         seen: set[int] = set()
         ancestor_id: int | None = self.parent_id
         while ancestor_id is not None:
