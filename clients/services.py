@@ -44,6 +44,7 @@ from clients.models import (
 from clients.selectors import contact_cadence_cutoff
 from clients.validators import normalise_inn
 from core.audit import record_update, save_audited
+from core.bounds import business_date_check, call_duration_check
 from core.errors import Conflict
 from staff.access import group_member_ids
 from staff.models import BOOK_ROLES, OWNER_ROLES, Capability, Role, SecurityEventKind, User
@@ -204,8 +205,7 @@ def client_reassign(
         raise ValidationError({"manager": _("Choose a member of your group.")})
     if reason not in AssignmentReason.values or reason == AssignmentReason.INITIAL:
         raise ValidationError({"reason": _("Choose a reason for the reassignment.")})
-    if effective_on > today:
-        raise ValidationError({"effective_on": _("The date cannot be in the future.")})
+    business_date_check(effective_on, field="effective_on", not_after_today=True, today=today)
     # Lock the client so two reassignments of one client run one after the other.
     client = Client.objects.select_for_update().get(pk=client.pk)
     current = ClientAssignment.objects.select_for_update().get(client=client, ends_on__isnull=True)
@@ -266,6 +266,9 @@ def interaction_log(
     occurred_at = occurred_at or timezone.now()
     if occurred_at > timezone.now() + datetime.timedelta(minutes=5):
         raise ValidationError({"occurred_at": _("A contact cannot be logged in the future.")})
+    business_date_check(occurred_at, field="occurred_at")
+    duration_min = call_duration_check(duration_min)
+    business_date_check(next_contact_on, field="next_contact_on")
     if next_contact_on is not None and next_contact_on < timezone.localtime(occurred_at).date():
         raise ValidationError({"next_contact_on": _("The next contact must be after this one.")})
     interaction = Interaction(

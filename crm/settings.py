@@ -6,7 +6,7 @@ fail at start-up, not at the first request. See ``.env.example`` for every varia
 """
 
 import copy
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import environ
@@ -306,6 +306,13 @@ RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=90)
 CONTACT_CADENCE_DAYS = env.int("CONTACT_CADENCE_DAYS", default=30)
 REQUEST_SLA_URGENT_HOURS = env.int("REQUEST_SLA_URGENT_HOURS", default=4)
 REQUEST_SLA_NORMAL_WORKING_DAYS = env.int("REQUEST_SLA_NORMAL_WORKING_DAYS", default=2)
+# SPEC §10: no business date (contract, call, case, hiring, goal) lies before this day.
+try:
+    EARLIEST_BUSINESS_DATE = date.fromisoformat(
+        env.str("EARLIEST_BUSINESS_DATE", default="2000-01-01")
+    )
+except ValueError:
+    raise ImproperlyConfigured("EARLIEST_BUSINESS_DATE must be a date, YYYY-MM-DD.") from None
 for _name in ("RETURN_WINDOW_DAYS", "CONTACT_CADENCE_DAYS"):
     if globals()[_name] <= 0:
         raise ImproperlyConfigured(f"{_name} must be a positive number of days.")

@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from core.bounds import GOAL_CLIENTS_MAX
 from kpi.dashboard_selectors import DEFAULT_PERIOD
 
 PERIOD_CHOICES = [
@@ -44,12 +45,12 @@ class GoalForm(forms.Form):
     start_clients = forms.IntegerField(
         label=_("Clients at start"),
         min_value=1,
-        max_value=10_000_000,
+        max_value=GOAL_CLIENTS_MAX,
         help_text=_("The paying base on the start date."),
     )
     target_on = forms.DateField(label=_("Target date"), widget=DateInput)
     target_clients = forms.IntegerField(
-        label=_("Target clients"), min_value=1, max_value=10_000_000
+        label=_("Target clients"), min_value=1, max_value=GOAL_CLIENTS_MAX
     )
 
     def add_service_errors(self, error: ValidationError) -> None:

@@ -8,15 +8,25 @@ from __future__ import annotations
 import datetime
 import re
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.bounds import business_date_check
 from kpi.models import KpiSnapshot
 
 # Years 1900–2199: enough for contract history, and never a year a date cannot hold.
 MONTH_PATTERN = r"^(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])$"
 MONTH_SCHEMA = {"type": "string", "pattern": MONTH_PATTERN, "example": "2026-03"}
+
+
+def _bounded(value, field: str, **kwargs):
+    """SPEC §10's date range (core.bounds) as this serializer's field error."""
+    try:
+        return business_date_check(value, field=field, **kwargs)
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(exc.message_dict[field]) from None
 
 
 @extend_schema_field(MONTH_SCHEMA)
@@ -73,6 +83,9 @@ class KpiSnapshotSerializer(serializers.ModelSerializer):
 class KpiSummaryQuerySerializer(serializers.Serializer):
     as_of = serializers.DateField(required=False, help_text="Defaults to today.")
 
+    def validate_as_of(self, value):
+        return _bounded(value, "as_of")
+
 
 _RATE = {"min_value": 0.0, "max_value": 1.0}
 
@@ -102,6 +115,13 @@ class KpiSummarySerializer(serializers.Serializer):
 class KpiRecomputeSerializer(serializers.Serializer):
     month_from = MonthField(required=False, help_text="Default: the first month with contracts.")
     month_to = MonthField(required=False, help_text="Default: the current month.")
+
+    # The recompute runs as a background job: its service checks again, but the caller hears here.
+    def validate_month_from(self, value):
+        return _bounded(value, "month_from", not_after_today=True)
+
+    def validate_month_to(self, value):
+        return _bounded(value, "month_to", not_after_today=True)
 
 
 class KpiRecomputeQueuedSerializer(serializers.Serializer):

@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.bounds import GOAL_CLIENTS_MAX, GOAL_MAX_YEARS_AHEAD, business_date_check
 from kpi.metrics import (
     COLUMNS,
     MONEY_FIGURES,
@@ -44,6 +45,8 @@ def kpi_snapshots_recompute(
     recomputations at once take turns on PostgreSQL (an advisory lock), and the later one wins.
     """
     today = today or timezone.localdate()
+    business_date_check(month_from, field="month_from", not_after_today=True, today=today)
+    business_date_check(month_to, field="month_to", not_after_today=True, today=today)
     rows = kpi_history_rows()
     month_from = (month_from or first_month(rows) or today).replace(day=1)
     month_to = (month_to or today).replace(day=1)
@@ -111,7 +114,17 @@ def goal_set(
     row, so earlier goals stay on record; the latest one is current. Only the director sets it."""
     if actor.role != Role.DIRECTOR:
         raise PermissionDenied(_("Only the director sets the department's goal."))
+    business_date_check(start_on, field="start_on")
+    business_date_check(target_on, field="target_on", max_years_ahead=GOAL_MAX_YEARS_AHEAD)
     errors: dict[str, str] = {}
+    if start_clients > GOAL_CLIENTS_MAX:
+        errors["start_clients"] = _("The starting base cannot exceed %(max)s clients.") % {
+            "max": GOAL_CLIENTS_MAX
+        }
+    if target_clients > GOAL_CLIENTS_MAX:
+        errors["target_clients"] = _("The target cannot exceed %(max)s clients.") % {
+            "max": GOAL_CLIENTS_MAX
+        }
     if start_clients < 1:
         errors["start_clients"] = _("The starting base must be at least one client.")
     if target_clients < max(start_clients, 1):

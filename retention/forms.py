@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clients.models import InteractionKind, InteractionOutcome
+from core.bounds import CALL_DURATION_MAX_MIN
 from retention.models import LostCase
 from retention.selectors import return_candidates
 
@@ -39,7 +40,7 @@ class AttemptForm(forms.Form):
     )
     outcome = forms.ChoiceField(label=_("Outcome"), choices=InteractionOutcome.choices)
     duration_min = forms.IntegerField(
-        label=_("Minutes"), min_value=0, max_value=600, initial=0, required=False
+        label=_("Minutes"), min_value=0, max_value=CALL_DURATION_MAX_MIN, initial=0, required=False
     )
     summary = forms.CharField(
         label=_("What was said"),

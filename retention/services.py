@@ -31,6 +31,7 @@ from clients.models import (
 from clients.selectors import assignment_on
 from clients.services import client_reassign, rename_error_field, system_tasks_close
 from core.audit import record_update, save_audited
+from core.bounds import business_date_check, monthly_fee_ceiling_check
 from core.dates import one_month_period_end
 from core.errors import Conflict
 from retention.access import case_declinable_by, case_held_by
@@ -135,10 +136,12 @@ def _check_fee(monthly_fee) -> Decimal:
         raise ValidationError({"monthly_fee": _("Enter the monthly fee in roubles.")}) from None
     if not fee.is_finite() or fee < 0:
         raise ValidationError({"monthly_fee": _("The monthly fee cannot be negative.")})
-    return fee
+    return monthly_fee_ceiling_check(fee)
 
 
-def _save_contract(contract: Contract, *, actor: User, reason: str) -> Contract:
+def _save_contract(
+    contract: Contract, *, actor: User, reason: str, bound_end: bool = False
+) -> Contract:
     contract.full_clean(validate_constraints=False)
     # Checked here, not left to the database: the check constraint's IntegrityError would be
     # reported below as an overlap on the wrong field.
@@ -160,6 +163,9 @@ def _save_contract(contract: Contract, *, actor: User, reason: str) -> Contract:
                 }
             }
         )
+    if bound_end:
+        # After the overlap: a contract that collides with another hears about that first.
+        business_date_check(contract.ends_on, field="ends_on")
     try:
         with transaction.atomic():
             save_audited(contract, actor=actor, reason=reason)
@@ -184,6 +190,7 @@ def contract_create(
 ) -> Contract:
     """Add a paid contract. A client that comes back by itself (a new paid contract while a case
     is being worked) closes its case as returned (SPEC §3.3)."""
+    business_date_check(starts_on, field="starts_on")
     client = Client.objects.select_for_update().get(pk=client.pk)
     contract = Contract(
         client=client,
@@ -194,7 +201,7 @@ def contract_create(
         monthly_fee=_check_fee(monthly_fee),
         comment=comment.strip(),
     )
-    _save_contract(contract, actor=actor, reason=_("contract added"))
+    _save_contract(contract, actor=actor, reason=_("contract added"), bound_end=True)
     case = LostCase.objects.filter(client=client, status__in=ACTIVE_CASE_STATUSES).first()
     if case is not None and starts_on >= case.lost_on:
         case.status = CaseStatus.RETURNED
@@ -221,6 +228,7 @@ def contract_change_fee(
 ) -> Contract:
     """SPEC §2: a fee change is not a termination. The contract ends on d−1 and a new one starts
     on d with the new fee: no gap, no loss, no case. Returns the new contract."""
+    business_date_check(effective_on, field="effective_on")
     contract = Contract.objects.select_for_update().get(pk=contract.pk)
     fee = _check_fee(monthly_fee)
     if contract.kind != ContractKind.PAID:
@@ -267,6 +275,9 @@ def contract_terminate(
     """SPEC §3.2: terminating the last paid contract makes the client lost from ``ends_on + 1``.
     A controllable reason opens a LostCase in the same transaction; a natural one (merger,
     liquidation) closes the client and opens none."""
+    # A termination may be announced ahead (the client stays active until its last day), so
+    # its last day is bounded like any date, not "not after today".
+    business_date_check(ends_on, field="ends_on")
     contract = Contract.objects.select_for_update().select_related("client").get(pk=contract.pk)
     if contract.kind != ContractKind.PAID:
         raise ValidationError({"contract": _("Only a paid contract is terminated.")})
@@ -355,6 +366,7 @@ def lost_case_start_free_month(
     if case.status != CaseStatus.CLAIMED:
         raise Conflict(_("A free month starts only on a claimed case."))
     starts_on = starts_on or timezone.localdate()
+    business_date_check(starts_on, field="starts_on")
     if starts_on < case.lost_on:
         raise ValidationError({"starts_on": _("The free month starts after the client was lost.")})
     contract = Contract(
@@ -404,8 +416,7 @@ def lost_case_return(
         raise ValidationError(
             {"starts_on": _("The new contract starts after the client was lost.")}
         )
-    if starts_on > timezone.localdate():
-        raise ValidationError({"starts_on": _("The date cannot be in the future.")})
+    business_date_check(starts_on, field="starts_on", not_after_today=True)
     if case.free_month_contract_id:
         free = case.free_month_contract
         if starts_on <= free.ends_on:
@@ -468,6 +479,7 @@ def lost_case_decline(
     if not reason.strip():
         raise ValidationError({"reason": _("Say why the client does not come back.")})
     declined_on = declined_on or timezone.localdate()
+    business_date_check(declined_on, field="declined_on", not_after_today=True)
     if declined_on < case.lost_on:
         raise ValidationError({"declined_on": _("The case cannot close before the loss.")})
     case.status = CaseStatus.DECLINED

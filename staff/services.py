@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from core.audit import save_audited
+from core.bounds import business_date_check, capacity_check
 from staff.models import DEFAULT_CAPACITY, Role, SecurityEventKind, User
 from staff.security_events import security_event_on_commit
 
@@ -36,6 +37,9 @@ def staff_create(
         raise PermissionDenied(_("Only the director hires staff."))
     if mentor is not None and (mentor.role != Role.MENTOR or not mentor.is_active):
         raise ValidationError({"mentor": _("Choose an active mentor.")})
+    business_date_check(hired_on, field="hired_on")
+    business_date_check(ramp_until, field="ramp_until")
+    capacity = capacity_check(capacity)
     if hired_on and ramp_until and ramp_until < hired_on:
         raise ValidationError({"ramp_until": _("The trainee period ends after the hiring date.")})
     user = User(

@@ -22,6 +22,7 @@ from clients.services import (
     rename_error_field,
 )
 from core.audit import save_audited
+from core.bounds import business_date_check
 from staff.access import group_member_ids
 from staff.models import Role, User
 
@@ -59,8 +60,7 @@ def staff_dismiss(
     if not user.is_active:
         raise ValidationError({"user": _("%(name)s is already dismissed.") % {"name": user}})
     dismissed_on = dismissed_on or timezone.localdate()
-    if dismissed_on > timezone.localdate():
-        raise ValidationError({"dismissed_on": _("The date cannot be in the future.")})
+    business_date_check(dismissed_on, field="dismissed_on", not_after_today=True)
     if User.objects.filter(mentor=user, is_active=True).exists():
         raise ValidationError(
             {"user": _("Give %(name)s's group another mentor first.") % {"name": user}}
