@@ -12,13 +12,15 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
+from io import StringIO
 
 import pytest
 from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.test import Client as Browser
-from django.utils import timezone
+from django.utils import timezone, translation
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -614,6 +616,30 @@ def test_page_date_fields_never_answer_5xx(department, name):
         with rolled_back():
             response = browser.post(write.url(world), data)
         assert response.status_code < 500, (day, response.status_code)
+
+    check()
+
+
+# --- the commands ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("option", "name"), [("--from", "month_from"), ("--to", "month_to")])
+def test_compute_kpis_refuses_out_of_range_months_naming_the_option(department, option, name):
+    earliest = django_settings.EARLIEST_BUSINESS_DATE.replace(day=1)
+    early = st.dates(FIRST_DAY, earliest - datetime.timedelta(days=1))
+    late = st.dates(_today() + datetime.timedelta(days=32), LAST_DAY)
+
+    @SETTINGS
+    @given(day=st.one_of(early, late))
+    def check(day):
+        before = _counts()
+
+        with translation.override("en"), pytest.raises(CommandError, match=option):
+            call_command(
+                "compute_kpis", option, f"{day.year:04d}-{day.month:02d}", stdout=StringIO()
+            )
+
+        assert _counts() == before
 
     check()
 

@@ -36,6 +36,14 @@ class Command(TranslatedCommand):
                     month_to=_month(month_to) if month_to else None,
                 )
         except ValidationError as error:
-            raise CommandError(" ".join(error.messages)) from None
+            options_named = {"month_from": "--from", "month_to": "--to"}
+            if not hasattr(error, "error_dict"):
+                raise CommandError(" ".join(error.messages)) from None
+            raise CommandError(
+                " ".join(
+                    f"{options_named.get(name, name)}: {' '.join(messages)}"
+                    for name, messages in error.message_dict.items()
+                )
+            ) from None
         seconds = time.perf_counter() - started
         self.stdout.write(f"Wrote {written} KPI snapshot rows in {seconds:.2f} s.")
