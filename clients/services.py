@@ -410,6 +410,7 @@ def client_request_create(
     opened_at = opened_at or now
     if opened_at > now + datetime.timedelta(minutes=5):
         raise ValidationError({"opened_at": _("A request cannot be logged in the future.")})
+    business_date_check(opened_at, field="opened_at")
     request = ClientRequest(
         client=client,
         logged_by=actor,

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clients.models import InteractionKind, InteractionOutcome
-from core.bounds import CALL_DURATION_MAX_MIN
+from core.bounds import CALL_DURATION_MAX_MIN, MONTHLY_FEE_MAX
 from retention.models import LostCase
 from retention.selectors import return_candidates
 
@@ -91,7 +91,11 @@ class ReturnForm(forms.Form):
         },
     )
     monthly_fee = forms.DecimalField(
-        label=_("Monthly fee, RUB"), min_value=Decimal("0"), max_digits=12, decimal_places=2
+        label=_("Monthly fee, RUB"),
+        min_value=Decimal("0"),
+        max_value=MONTHLY_FEE_MAX,
+        max_digits=12,
+        decimal_places=2,
     )
     starts_on = forms.DateField(label=_("Paid service starts on"), widget=DateInput)
     number = forms.CharField(
