@@ -15,11 +15,12 @@ from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, models
 from django.db.models import Model, QuerySet
+from django.utils.http import parse_header_parameters
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from redis.exceptions import RedisError
-from rest_framework import authentication, exceptions, serializers, status, throttling
+from rest_framework import authentication, exceptions, parsers, serializers, status, throttling
 from rest_framework.permissions import BasePermission
 from rest_framework.settings import api_settings
 
@@ -282,3 +283,37 @@ class TokenAuthentication(authentication.TokenAuthentication):
         if result is not None:
             field_history.rebind_actor(result[0].pk)
         return result
+
+
+# --- request bodies -----------------------------------------------------------------------------
+
+
+class _Prefixed:
+    """A stream that gives back ``head`` (bytes already read to look at) before the rest."""
+
+    def __init__(self, head: bytes, rest):
+        self._head, self._rest = head, rest
+
+    def read(self, size: int = -1) -> bytes:
+        if not self._head:
+            return self._rest.read(size)
+        if size is None or size < 0:
+            head, self._head = self._head, b""
+            return head + self._rest.read()
+        head, self._head = self._head[:size], self._head[size:]
+        return head if len(head) == size else head + self._rest.read(size - len(head))
+
+
+class StrictMultiPartParser(parsers.MultiPartParser):
+    """DRF's multipart parser, refusing a body that is not multipart at all (400). Django's parser
+    reads a body without its opening boundary as an empty form, so a command whose fields are all
+    optional would accept any garbage as "no fields" (RELIABILITY R38, negative data). Only the
+    first bytes are looked at, so an upload still streams."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        boundary = parse_header_parameters(media_type or "")[1].get("boundary", "")
+        opening = b"--" + boundary.encode("latin-1", "replace")
+        head = stream.read(len(opening)) if stream is not None else b""
+        if not boundary or head != opening:
+            raise exceptions.ParseError(_("The body is not a multipart form."))
+        return super().parse(_Prefixed(head, stream), media_type, parser_context)

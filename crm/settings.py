@@ -260,6 +260,12 @@ REST_FRAMEWORK = {
     # Deny by default: authenticated, plus the per-action role gate of each viewset.
     "DEFAULT_PERMISSION_CLASSES": ["core.api.RoleAllowed"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # JSON first; forms for the browsable API, multipart only when it really is multipart.
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "core.api.StrictMultiPartParser",
+    ],
     # Page numbers; exact counts up to 100,000 rows, the planner's estimate above (SPEC §9).
     "DEFAULT_PAGINATION_CLASS": "core.pagination.ListPagination",
     "PAGE_SIZE": 50,
