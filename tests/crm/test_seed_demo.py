@@ -503,3 +503,23 @@ def test_demo_logins_lists_the_active_demo_users():
     )
     assert "former1" not in usernames
     assert DEMO_PASSWORD in listed
+
+
+@pytest.mark.parametrize(
+    ("arguments", "named"),
+    [
+        (["--clients", "1000000000"], "--clients"),
+        (["--clients", "3"], "--clients"),
+        (["--years", "40"], "--years"),
+        (["--today", "0001-01-01"], "--today"),
+        (["--today", "9999-12-31"], "--today"),
+        (["--today", "2001-06-01", "--years", "3"], "--years"),
+    ],
+)
+def test_out_of_range_arguments_are_refused_by_name_and_seed_nothing(db, arguments, named):
+    with pytest.raises(CommandError) as refused:
+        call_command("seed_demo", *arguments)
+
+    assert str(refused.value).startswith(f"{named}:")
+    assert Client.objects.count() == 0
+    assert User.objects.count() == 0

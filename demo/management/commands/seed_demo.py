@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import datetime
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from clients.models import Client
+from core.bounds import business_date_check
 from core.commands import TranslatedCommand
 from core.field_history import acting_as
 from core.models import ChangeSource
@@ -26,6 +28,10 @@ def _iso_date(value: str) -> datetime.date:
         return datetime.date.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(_("use the YYYY-MM-DD format")) from None
+
+
+# Ten times the three-year goal of 6,000 paying clients: the benchmark's scale L is 60,000.
+MAX_CLIENTS = 100_000
 
 
 class Command(TranslatedCommand):
@@ -66,10 +72,23 @@ class Command(TranslatedCommand):
         )
 
     def handle(self, *args, clients, years, seed, today, if_empty, **options):
-        if clients < 10:
-            raise CommandError(_("--clients: give at least 10 clients."))
+        if not 10 <= clients <= MAX_CLIENTS:
+            raise CommandError(
+                _("--clients: give 10 to %(max)s clients.") % {"max": f"{MAX_CLIENTS:,}"}
+            )
         if not 1 <= years <= 10:
             raise CommandError(_("--years: give 1 to 10 years of history."))
+        today = today or timezone.localdate()
+        try:
+            business_date_check(today, field="--today")
+            business_date_check(today.replace(year=today.year - years, day=1), field="--years")
+        except ValidationError as error:
+            raise CommandError(
+                " ".join(
+                    f"{field}: {' '.join(messages)}"
+                    for field, messages in error.message_dict.items()
+                )
+            ) from None
         if Client.objects.exists():
             if if_empty:
                 self.stdout.write(_("The database already has clients: nothing seeded."))
@@ -87,7 +106,6 @@ class Command(TranslatedCommand):
                 _("These demo usernames are taken already: %(names)s.")
                 % {"names": ", ".join(taken)}
             )
-        today = today or timezone.localdate()
         with background_db_timeouts(), acting_as(source=ChangeSource.COMMAND):
             result = demo_company_seed(clients=clients, years=years, seed=seed, today=today)
         counts, kpis = result.counts, result.kpis
