@@ -12,7 +12,7 @@ import pytest
 from clients.models import ClientStatus, Task, TaskKind
 from retention.models import CaseStatus, LostCase
 from tests.browser.conftest import login
-from tests.factories import ClientFactory, ContractFactory
+from tests.factories import ClientFactory, ContractFactory, make_inn
 
 pytestmark = pytest.mark.browser
 
@@ -78,3 +78,40 @@ def test_the_team_page_fits(page, mentor, manager, width):
 
     assert_fits(page, width)
     assert page.get_by_test_id("team-table").is_visible()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_referral_of_an_existing_client_is_refused_on_the_card_and_a_duplicate_flagged(
+    page, manager, colleague, width
+):
+    from clients.models import Referral
+    from clients.services import referral_create
+
+    school = ClientFactory(manager=manager, name="МБОУ СОШ № 7", status=ClientStatus.ACTIVE)
+    existing = ClientFactory(manager=colleague, name="МБДОУ Детский сад № 4")
+    lead = referral_create(
+        actor=manager, referrer=school, organisation="МКУ ЦБ Ачинска", inn=make_inn(990)
+    )
+    login(page, "manager")
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(f"{page.base_url}/clients/{school.pk}/")
+    form = page.get_by_test_id("add-referral-form")
+
+    form.locator("input[name$=organisation]").fill("Детский сад у соседей")
+    form.locator("input[name$=inn]").fill(existing.inn)
+    form.locator("[type=submit]").click()
+    page.wait_for_load_state("networkidle")
+
+    assert "уже является клиентом компании" in page.get_by_test_id("add-referral-form").inner_text()
+    assert colleague.get_full_name() not in page.get_by_test_id("add-referral-form").inner_text()
+    assert Referral.objects.filter(referrer=school).count() == 1
+    # A second open lead with the first one's INN: both are flagged.
+    form = page.get_by_test_id("add-referral-form")
+    form.locator("input[name$=organisation]").fill("ЦБ Ачинска, повторно")
+    form.locator("input[name$=inn]").fill(lead.inn)
+    form.locator("[type=submit]").click()
+    page.wait_for_load_state("networkidle")
+    page.reload()
+
+    assert page.get_by_test_id("referral-duplicate").count() == 2
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
