@@ -306,9 +306,9 @@ class _Prefixed:
 
 class StrictMultiPartParser(parsers.MultiPartParser):
     """DRF's multipart parser, refusing a body that is not multipart at all (400). Django's parser
-    reads a body without its opening boundary as an empty form, so a command whose fields are all
-    optional would accept any garbage as "no fields" (RELIABILITY R38, negative data). Only the
-    first bytes are looked at, so an upload still streams."""
+    reads a body without its opening boundary, or with no well-formed part, as an empty form, so a
+    command whose fields are all optional would accept any garbage as "no fields" (RELIABILITY R38,
+    negative data). Only the first bytes are read ahead, so an upload still streams."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         boundary = parse_header_parameters(media_type or "")[1].get("boundary", "")
@@ -316,4 +316,11 @@ class StrictMultiPartParser(parsers.MultiPartParser):
         head = stream.read(len(opening)) if stream is not None else b""
         if not boundary or head != opening:
             raise exceptions.ParseError(_("The body is not a multipart form."))
-        return super().parse(_Prefixed(head, stream), media_type, parser_context)
+        parsed = super().parse(_Prefixed(head, stream), media_type, parser_context)
+        # A body that opens like a form but holds no well-formed part at all is garbage too (an
+        # empty form is only its closing delimiter, a few bytes).
+        request = (parser_context or {}).get("request")
+        length = int((request.META.get("CONTENT_LENGTH") if request else 0) or 0)
+        if not parsed.data and not parsed.files and length > len(opening) + 8:
+            raise exceptions.ParseError(_("The body is not a multipart form."))
+        return parsed
