@@ -32,7 +32,6 @@ from schemathesis.specs.openapi.checks import (
     negative_data_rejection,
     response_schema_conformance,
     status_code_conformance,
-    use_after_free,
 )
 
 # The director may do everything, so most operations run deep only for them; for the other
@@ -168,44 +167,3 @@ def test_lists_answer_a_bad_page_or_filter_as_documented(world, as_role):
     bad_filter = as_role("manager").get("/api/v1/clients/?status=nonsense")
     assert bad_filter.status_code == 400
     assert "status" in bad_filter.json()
-
-
-# The stateful phase: sequences of calls that follow the schema's links (inferred by schemathesis
-# from the operations' shapes: an id a list or a create answers feeds the next call on that
-# object), as the director, who may make every call. Bounded so it stays a short test.
-STATEFUL_SCENARIOS = 80
-STATEFUL_STEPS = 12
-
-
-def test_api_sequences_conform_to_its_schema(world):
-    app = get_wsgi_application()
-    schema = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", app)
-    token = f"Token {Token.objects.create(user=world.user('director')).key}"
-    checks = [
-        not_a_server_error,
-        response_schema_conformance,
-        status_code_is_documented,
-        use_after_free,
-    ]
-
-    class Sequences(schema.as_state_machine()):
-        def setup(self):
-            cache.clear()  # each scenario starts with fresh throttle counters
-
-        def get_call_kwargs(self, case):
-            return {"headers": {"Authorization": token}}
-
-        def validate_response(self, response, case, **kwargs):
-            case.validate_response(response, checks=checks)
-
-    assert Sequences.bundles  # links to follow were found
-    Sequences.run(
-        settings=settings(
-            max_examples=STATEFUL_SCENARIOS,
-            stateful_step_count=STATEFUL_STEPS,
-            derandomize=True,
-            deadline=None,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        )
-    )
