@@ -148,9 +148,7 @@ def client_update(*, actor: User, client: Client, **changes) -> Client:
         raise ValidationError({field: _("This field cannot be changed here.") for field in unknown})
     for field, value in changes.items():
         setattr(client, field, value.strip() if isinstance(value, str) else value)
-    if client.parent_id is not None and client.parent_id == client.pk:
-        raise ValidationError({"parent": _("A client cannot be merged into itself.")})
-    client.full_clean()
+    client.full_clean()  # the merge lineage stays a tree (``Client.clean``)
     save_audited(
         client, actor=actor, reason=_("client edited"), update_fields=[*changes, "updated_at"]
     )
