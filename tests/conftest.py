@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 import freezegun
 
@@ -15,6 +16,7 @@ import pytest
 # would hold freezegun's plain function, which then receives ``self`` (TypeError) in every later
 # test. Imported here, it holds the real clock.
 import rest_framework.throttling  # noqa: F401
+from django.db import transaction
 from hypothesis import settings as hypothesis_settings
 
 from staff.models import Role
@@ -204,3 +206,11 @@ def private_redis(tmp_path):
     """A ``redis-server`` of the test's own, to shut down or freeze (tests.fault_servers)."""
     with redis_server(tmp_path) as server:
         yield server
+
+
+@contextmanager
+def rolled_back():
+    """A savepoint undone at the end: each attempt inside meets the same data."""
+    with transaction.atomic():
+        yield
+        transaction.set_rollback(True)

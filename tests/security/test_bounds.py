@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from io import StringIO
@@ -18,7 +17,6 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
-from django.db import transaction
 from django.test import Client as Browser
 from django.utils import timezone, translation
 from hypothesis import HealthCheck, given, settings
@@ -39,6 +37,7 @@ from retention.models import CaseStatus, LostCase
 from staff.models import User
 from tests.api import conftest as api_conftest
 from tests.api.conftest import api_client
+from tests.conftest import rolled_back
 
 # Every example posts a request (and a page renders): a few dozen at most, whatever the profile.
 SETTINGS = settings(
@@ -84,14 +83,6 @@ fees_too_big = st.decimals(
     min_value=MONTHLY_FEE_MAX + Decimal("0.01"), max_value=Decimal("9999999999.99"), places=2
 )
 iso = str
-
-
-@contextmanager
-def rolled_back():
-    """Each example starts from the same data: whatever it writes is undone."""
-    with transaction.atomic():
-        yield
-        transaction.set_rollback(True)
 
 
 def _counts() -> tuple:

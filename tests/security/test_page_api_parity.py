@@ -14,26 +14,18 @@ from __future__ import annotations
 
 import datetime
 import re
-from contextlib import contextmanager
 
 import pytest
-from django.db import transaction
 from freezegun import freeze_time
 
 from clients.models import ClientRequest, RequestStatus, Task, TaskKind
 from retention.models import CaseStatus, LostCase
+from tests.conftest import rolled_back
 from tests.factories import ClientFactory, ContractFactory, UserFactory
 from tests.security.conftest import PASSWORD, ROLES, build_world, login
 
 NOW = "2026-11-20 08:00:00"  # Friday 15:00 in Krasnoyarsk
 TODAY = datetime.date(2026, 11, 20)
-
-
-@contextmanager
-def rolled_back():
-    with transaction.atomic():
-        yield
-        transaction.set_rollback(True)
 
 
 def read_answer(response) -> str:
