@@ -44,7 +44,13 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 def make_inn(n: int) -> str:
+    """A valid INN a test names on purpose; never one the factories hand out by themselves."""
     return inn_with_check_digits(f"{240000000 + n:09d}")
+
+
+def _factory_inn(n: int) -> str:
+    # Its own range, so a factory-made client never takes the INN a test chose with make_inn.
+    return inn_with_check_digits(f"{380000000 + n:09d}")
 
 
 class ClientFactory(factory.django.DjangoModelFactory):
@@ -55,7 +61,7 @@ class ClientFactory(factory.django.DjangoModelFactory):
         skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"МБОУ СОШ № {n}")
-    inn = factory.Sequence(make_inn)
+    inn = factory.Sequence(_factory_inn)
     kind = ClientKind.SCHOOL
     region = "Красноярский край"
     city = "Красноярск"
