@@ -5,6 +5,7 @@ everywhere by construction."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -41,6 +42,7 @@ from clients.models import (
     RequestStatus,
     Task,
 )
+from staff.access import group_member_ids
 from staff.models import Role, User
 
 
@@ -64,6 +66,24 @@ def manager_loads(managers: QuerySet[User]) -> QuerySet[User]:
             filter=Q(clients__status__in=[ClientStatus.ACTIVE, ClientStatus.FREE_MONTH]),
         )
     ).order_by("load", "full_name")
+
+
+def spread_candidates(user: User | None, *, leaving: Iterable[int] = ()) -> list[User]:
+    """Who takes ``user``'s clients when they are spread (SPEC §3.6): the rest of their mentor
+    group (the mentor included), or every active book keeper when the group has nobody else (or
+    the clients have no manager). ``leaving`` names more people whose clients are moving away at
+    the same time (a bulk reassignment): they take none. Each comes with ``load``
+    (``manager_loads``)."""
+    excluded = [*leaving, *([user.pk] if user is not None else [])]
+    candidates = User.objects.book_keepers().exclude(pk__in=excluded)
+    group_lead = None
+    if user is not None:
+        group_lead = user if user.role == Role.MENTOR else user.mentor
+    if group_lead is not None:
+        in_group = candidates.filter(pk__in=group_member_ids(group_lead))
+        if in_group.exists():
+            candidates = in_group
+    return list(manager_loads(candidates))
 
 
 def clients_with_current_fee(clients: QuerySet[Client], *, on: datetime.date) -> QuerySet[Client]:

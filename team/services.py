@@ -15,7 +15,7 @@ from clients.models import (
     Client,
     ClientAssignment,
 )
-from clients.selectors import manager_loads
+from clients.selectors import spread_candidates
 from clients.services import (
     SPREAD,
     client_reassign,
@@ -23,20 +23,8 @@ from clients.services import (
 )
 from core.audit import save_audited
 from core.bounds import business_date_check
-from staff.access import group_member_ids
+from staff.capacity import spread_among
 from staff.models import Role, User
-
-
-def _spread_targets(user: User) -> list[User]:
-    """Who takes a leaving manager's clients when the director says "spread evenly": the rest of
-    their mentor group (the mentor included), or every active book keeper when there is no group."""
-    candidates = User.objects.book_keepers().exclude(pk=user.pk)
-    group_lead = user if user.role == Role.MENTOR else user.mentor
-    if group_lead is not None:
-        in_group = candidates.filter(pk__in=group_member_ids(group_lead))
-        if in_group.exists():
-            candidates = in_group
-    return list(manager_loads(candidates))
 
 
 @transaction.atomic
@@ -45,13 +33,15 @@ def staff_dismiss(
     actor: User,
     user: User,
     dismissed_on: datetime.date | None = None,
-    handover: Mapping[int, User] | str = SPREAD,
+    handover: Mapping[int, User | str] | str = SPREAD,
 ) -> list[ClientAssignment]:
     """SPEC §3.6: dismissing a manager hands over every client of their book in one transaction;
     nothing is left without a manager, and the person is deactivated, never deleted.
 
-    ``handover`` maps client id → new manager, or is ``"spread"``: the group's least loaded
-    members get the clients one by one.
+    ``handover`` maps each client id of the book to a new manager or to ``"spread"``, or is
+    ``"spread"`` for the whole book. Spread clients go to the rest of the group by the spread
+    rule (``staff.capacity.spread_plan``: least loaded relative to effective capacity, nobody
+    above capacity while anyone has room), counting the clients given by name first.
     """
     if actor.role != Role.DIRECTOR:
         raise PermissionDenied(_("Only the director dismisses staff."))
@@ -66,31 +56,7 @@ def staff_dismiss(
             {"user": _("Give %(name)s's group another mentor first.") % {"name": user}}
         )
     book = list(Client.objects.select_for_update().filter(manager=user).order_by("pk"))
-    if handover == SPREAD:
-        targets = _spread_targets(user)
-        if book and not targets:
-            raise ValidationError({"handover": _("There is nobody to hand the clients to.")})
-        loads = {t.pk: t.load for t in targets}
-        plan = {}
-        for client in book:
-            target = min(targets, key=lambda t: (loads[t.pk], t.full_name, t.pk))
-            plan[client.pk] = target
-            loads[target.pk] += 1
-    elif isinstance(handover, Mapping):
-        plan = dict(handover)
-        missing = [c.name for c in book if c.pk not in plan]
-        if missing:
-            raise ValidationError(
-                {
-                    "handover": _("Choose a new manager for: %(names)s.")
-                    % {"names": ", ".join(missing[:10])}
-                }
-            )
-        foreign = set(plan) - {c.pk for c in book}
-        if foreign:
-            raise ValidationError({"handover": _("Some clients are not in this manager's book.")})
-    else:
-        raise ValidationError({"handover": _('Give a manager per client or "spread".')})
+    plan = _handover_plan(user, book, handover)
     assignments = []
     for client in book:
         target = plan[client.pk]
@@ -114,3 +80,39 @@ def staff_dismiss(
         user, actor=actor, reason=_("dismissed"), update_fields=["is_active", "dismissed_on"]
     )
     return assignments
+
+
+def _handover_plan(
+    user: User, book: list[Client], handover: Mapping[int, User | str] | str
+) -> dict[int, User]:
+    """Client id → new manager for every client of ``user``'s book."""
+    if handover == SPREAD:
+        handover = dict.fromkeys((client.pk for client in book), SPREAD)
+    if not isinstance(handover, Mapping) or any(
+        not (target == SPREAD or isinstance(target, User)) for target in handover.values()
+    ):
+        raise ValidationError({"handover": _('Give a manager per client or "spread".')})
+    missing = [client.name for client in book if client.pk not in handover]
+    if missing:
+        raise ValidationError(
+            {
+                "handover": _("Choose a new manager for: %(names)s.")
+                % {"names": ", ".join(missing[:10])}
+            }
+        )
+    if set(handover) - {client.pk for client in book}:
+        raise ValidationError({"handover": _("Some clients are not in this manager's book.")})
+    plan = {pk: target for pk, target in handover.items() if target != SPREAD}
+    spread = [client for client in book if handover[client.pk] == SPREAD]
+    if not spread:
+        return plan
+    targets = spread_candidates(user)
+    if not targets:
+        raise ValidationError({"handover": _("There is nobody to hand the clients to.")})
+    loads = {target.pk: target.load for target in targets}
+    for target in plan.values():  # the clients given by name count first
+        if target.pk in loads:
+            loads[target.pk] += 1
+    chosen = spread_among(targets, len(spread), loads=loads, on=timezone.localdate())
+    plan.update(zip((client.pk for client in spread), chosen, strict=True))
+    return plan

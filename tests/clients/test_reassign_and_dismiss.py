@@ -381,3 +381,96 @@ def test_dismiss_of_a_mentor_without_a_group_spreads_to_every_book_keeper(direct
     staff_dismiss(actor=director, user=lone_mentor)
 
     assert Client.objects.get(pk=client.pk).manager == keeper
+
+
+def active_clients(manager, count: int, prefix: str) -> list:
+    return [
+        ClientFactory(manager=manager, name=f"{prefix} {n}", status=ClientStatus.ACTIVE)
+        for n in range(count)
+    ]
+
+
+def served_by(user) -> int:
+    return Client.objects.filter(manager=user, status=ClientStatus.ACTIVE).count()
+
+
+def test_dismiss_spread_gives_nothing_to_a_mentor_above_capacity(
+    director, mentor, manager, colleague
+):
+    # The case of the issue, small: the mentor at 4 of 3 took clients because 4 < 5; a manager
+    # at 5 of 10 has room and gets them all.
+    mentor.capacity = 3
+    mentor.save(update_fields=["capacity"])
+    colleague.capacity = 10
+    colleague.save(update_fields=["capacity"])
+    active_clients(mentor, 4, "Наставника")
+    active_clients(colleague, 5, "Бориса")
+    book = active_clients(manager, 4, "Анны")
+
+    staff_dismiss(actor=director, user=manager)
+
+    assert [Client.objects.get(pk=c.pk).manager for c in book] == [colleague] * 4
+    assert (served_by(mentor), served_by(colleague)) == (4, 9)
+
+
+def test_dismiss_spread_goes_above_capacity_only_when_everyone_is_full(
+    director, mentor, manager, colleague
+):
+    # Both full: the mentor at 3 of 3 (100 %), Борис at 11 of 10 (110 %). The least relative
+    # overload first: the mentor takes the first (4 of 3 is 133 %), then Борис (12 of 10, 120 %).
+    mentor.capacity = 3
+    mentor.save(update_fields=["capacity"])
+    colleague.capacity = 10
+    colleague.save(update_fields=["capacity"])
+    active_clients(mentor, 3, "Наставника")
+    active_clients(colleague, 11, "Бориса")
+    book = active_clients(manager, 2, "Анны")
+
+    staff_dismiss(actor=director, user=manager)
+
+    assert [Client.objects.get(pk=c.pk).manager for c in book] == [mentor, colleague]
+
+
+def test_dismiss_spread_gives_a_trainee_clients_by_their_ramp(director, mentor, manager, colleague):
+    # Борис is 10 days into a 60-day ramp: 150 × 1/6 = 25 against the mentor's 150.
+    colleague.hired_on = D(2026, 11, 5)
+    colleague.ramp_until = D(2027, 1, 4)
+    colleague.save(update_fields=["hired_on", "ramp_until"])
+    book = active_clients(manager, 7, "Анны")
+
+    staff_dismiss(actor=director, user=manager)
+
+    assert [Client.objects.get(pk=c.pk).manager for c in book] == [colleague] + [mentor] * 6
+
+
+def test_dismiss_with_some_clients_chosen_and_the_rest_spread(
+    director, mentor, manager, colleague, outsider
+):
+    first, second, third, fourth = active_clients(manager, 4, "Анны")
+
+    staff_dismiss(
+        actor=director,
+        user=manager,
+        handover={first.pk: outsider, second.pk: colleague, third.pk: SPREAD, fourth.pk: SPREAD},
+    )
+
+    # Борис already took one by name, so the spread starts with the mentor, then the tie at
+    # one each goes to Борис by name.
+    owners = [Client.objects.get(pk=c.pk).manager for c in (first, second, third, fourth)]
+    assert owners == [outsider, colleague, mentor, colleague]
+    assert [history(c)[-1][1:] for c in (first, third)] == [
+        (TODAY, None, AssignmentReason.DISMISSAL)
+    ] * 2
+    assert_nobody_left_with(manager)
+
+
+def test_dismiss_refuses_a_handover_value_that_is_neither_a_person_nor_spread(director, manager):
+    client = ClientFactory(manager=manager)
+
+    with pytest.raises(ValidationError) as exc:
+        staff_dismiss(actor=director, user=manager, handover={client.pk: "everyone"})
+
+    assert error_fields(exc) == {"handover"}
+    assert len(history(client)) == 1
+    manager.refresh_from_db()
+    assert manager.is_active is True
