@@ -75,6 +75,38 @@ class LostCase(models.Model):
     )
     closed_on = models.DateField(_("closed on"), null=True, blank=True)
     decline_reason = models.TextField(_("decline reason"), blank=True)
+    # An agreed return (SPEC §3.3): during the free month the client agreed to pay from a day
+    # still ahead. Only the case holds it until that day; the nightly chain then carries the
+    # return out (``lost_cases_carry_out_agreed_returns``), so no contract or assignment is
+    # ever dated in the future. Kept once carried out, as the record of what was agreed.
+    agreed_on = models.DateField(_("return agreed on"), null=True, blank=True)
+    agreed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("return agreed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    agreed_starts_on = models.DateField(
+        _("agreed return from"),
+        null=True,
+        blank=True,
+        help_text=_("First day of the paid service the client agreed to."),
+    )
+    agreed_fee = models.DecimalField(
+        _("agreed monthly fee"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    agreed_manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("agreed new manager"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="agreed_returns",
+    )
+    agreed_number = models.CharField(_("agreed contract number"), max_length=50, blank=True)
+    agreed_failure = models.TextField(_("why the agreed return was not carried out"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     history = HistoricalRecords()
@@ -110,12 +142,44 @@ class LostCase(models.Model):
                 | Q(status=CaseStatus.RETURNED),
                 name="case_claimed_has_manager",
             ),
+            # An agreement is whole or absent, and lives only on a case in its free month (or
+            # on the case it turned into a return).
+            models.CheckConstraint(
+                condition=Q(
+                    agreed_on__isnull=True,
+                    agreed_by__isnull=True,
+                    agreed_starts_on__isnull=True,
+                    agreed_fee__isnull=True,
+                    agreed_manager__isnull=True,
+                )
+                | Q(
+                    agreed_on__isnull=False,
+                    agreed_by__isnull=False,
+                    agreed_starts_on__isnull=False,
+                    agreed_fee__gte=0,
+                    agreed_manager__isnull=False,
+                    status__in=[CaseStatus.FREE_MONTH, CaseStatus.RETURNED],
+                ),
+                name="case_agreement_whole",
+            ),
+            models.CheckConstraint(
+                condition=Q(agreed_manager__isnull=True)
+                | Q(lost_by__isnull=True)
+                | ~Q(agreed_manager=F("lost_by")),
+                name="case_agreed_manager_not_lost_by",
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "-lost_fee", "-lost_on"], name="case_queue"),
             models.Index(fields=["closed_on"], name="case_closed_on"),
             # SPEC §9: the API list's ordering (every status).
             models.Index(fields=["-lost_fee", "-lost_on", "id"], name="case_fee_order"),
+            # The nightly chain's agreed returns that are due.
+            models.Index(
+                fields=["agreed_starts_on"],
+                condition=Q(status=CaseStatus.FREE_MONTH, agreed_starts_on__isnull=False),
+                name="case_agreed_pending",
+            ),
         ]
 
     def __str__(self) -> str:
