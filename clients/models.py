@@ -584,6 +584,7 @@ class TaskKind(models.TextChoices):
     AT_RISK = "at_risk", _("Client at risk")
     REFUSAL_APPROVAL = "refusal_approval", _("Refusal to approve")
     MANUAL = "manual", _("Task")
+    WELCOME_CALL = "welcome_call", _("Welcome call")
 
 
 # SPEC §11: system tasks that mirror a state close when the state ends and cannot be ticked off by

@@ -8,12 +8,13 @@ or close a lost case, and retention depends on clients, not the other way round.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -46,6 +47,9 @@ from clients.validators import normalise_inn
 from core.audit import record_update, save_audited
 from core.bounds import business_date_check, call_duration_check
 from core.errors import Conflict
+from core.working_days import add_working_days
+from inbox.models import NotificationKind
+from inbox.services import notify
 from staff.access import group_member_ids
 from staff.models import BOOK_ROLES, OWNER_ROLES, Capability, Role, SecurityEventKind, User
 from staff.security_events import security_event_on_commit
@@ -188,10 +192,16 @@ def client_reassign(
     effective_on: datetime.date | None = None,
     reason: str = AssignmentReason.REASSIGN,
     check_permission: bool = True,
+    notice: Mapping[str, str] | None = None,
 ) -> ClientAssignment:
     """SPEC §2: reassignment effective on day d closes the current assignment on d−1 and opens a
     new one on d, in one transaction. Back-dating is allowed down to the day after the current
     assignment began; a future date is refused (the book must show who serves the client today).
+
+    SPEC §11: the client never lands in a book silently. In the same transaction the new manager
+    gets the previous manager's open tasks on the client, a ``welcome_call`` task due in
+    WELCOME_CALL_WORKING_DAYS working days and a notification saying why the client came
+    (``notice`` adds what the text needs beyond that, e.g. a return's fee).
     """
     if check_permission and not client_reassignable_by(actor, client):
         raise PermissionDenied(_("You cannot reassign this client."))
@@ -244,7 +254,53 @@ def client_reassign(
         reason=reason,
         effective_on=effective_on,
     )
+    _welcome_new_manager(
+        actor=actor,
+        client=client,
+        previous=current.manager,
+        manager=manager,
+        reason=reason,
+        notice=notice or {},
+        today=today,
+    )
     return new
+
+
+WELCOME_CALL_WORKING_DAYS = 2
+
+
+def _welcome_new_manager(
+    *,
+    actor: User,
+    client: Client,
+    previous: User,
+    manager: User,
+    reason: str,
+    notice: Mapping[str, str],
+    today: datetime.date,
+) -> None:
+    # The previous manager's open work on the client follows it (a refusal waits for its
+    # approver, not for whoever serves the client).
+    Task.objects.filter(client=client, assignee=previous, done_at__isnull=True).exclude(
+        kind=TaskKind.REFUSAL_APPROVAL
+    ).update(assignee=manager)
+    due_on = add_working_days(today, WELCOME_CALL_WORKING_DAYS)
+    moved = Task.objects.filter(
+        client=client, kind=TaskKind.WELCOME_CALL, done_at__isnull=True, created_by__isnull=True
+    ).update(assignee=manager, due_on=due_on)
+    if not moved:
+        task_open_system(assignee=manager, client=client, kind=TaskKind.WELCOME_CALL, due_on=due_on)
+    notify(
+        recipient=manager,
+        actor=actor,
+        kind=NotificationKind.CLIENT_ASSIGNED,
+        client=client,
+        url=reverse("clients:detail", args=[client.pk]),
+        reason=reason,
+        previous=previous.get_full_name() or previous.get_username(),
+        welcome_due=due_on.isoformat(),
+        **notice,
+    )
 
 
 @transaction.atomic
@@ -356,8 +412,6 @@ def task_complete(*, actor: User, task: Task) -> Task:
 
 # --- client requests (SPEC §3.4) ------------------------------------------------------------
 
-WEEKEND = frozenset({5, 6})  # Saturday, Sunday
-
 
 def request_due_at(
     opened_at: datetime.datetime,
@@ -368,16 +422,12 @@ def request_due_at(
     tz: datetime.tzinfo | None = None,
 ) -> datetime.datetime:
     """SPEC §2 request SLA. Urgent: ``urgent_hours`` after opening. Normal: the same local time of
-    day ``normal_working_days`` working days later, Saturdays and Sundays skipped (opened on
-    Friday 15:00 with 2 days → due Tuesday 15:00)."""
+    day ``normal_working_days`` working days later (``core.working_days``: weekends and Russian
+    public holidays skipped; opened on Friday 15:00 with 2 days → due Tuesday 15:00)."""
     if urgency == RequestUrgency.URGENT:
         return opened_at + datetime.timedelta(hours=urgent_hours)
     local = timezone.localtime(opened_at, tz)
-    day, remaining = local.date(), normal_working_days
-    while remaining > 0:
-        day += datetime.timedelta(days=1)
-        if day.weekday() not in WEEKEND:
-            remaining -= 1
+    day = add_working_days(local.date(), normal_working_days)
     naive = datetime.datetime.combine(day, local.time().replace(tzinfo=None))
     return timezone.make_aware(naive, local.tzinfo)
 
@@ -552,6 +602,16 @@ def client_request_refuse(*, actor: User, request: ClientRequest, reason: str) -
         due_on=timezone.localdate(),
         title=request.topic,
     )
+    notify(
+        recipient=approver,
+        actor=actor,
+        kind=NotificationKind.REFUSAL_REQUESTED,
+        client=request.client,
+        url=reverse("team:team") + "#refusals",
+        by=actor.get_full_name(),
+        topic=request.topic,
+        reason=reason,
+    )
     return request
 
 
@@ -568,6 +628,15 @@ def client_request_approve_refusal(*, actor: User, request: ClientRequest) -> Cl
         refusal_approved_by=actor,
     )
     tasks_close_ended_states(request.client)
+    notify(
+        recipient=request.refusal_requested_by,
+        actor=actor,
+        kind=NotificationKind.REFUSAL_APPROVED,
+        client=request.client,
+        url=reverse("clients:detail", args=[request.client_id]),
+        by=actor.get_full_name(),
+        topic=request.topic,
+    )
     return request
 
 
@@ -578,9 +647,11 @@ def client_request_reject_refusal(
     """The approver says no: the request goes back to work (in_progress) and the approval task
     closes. The refused reason stays in the request's history."""
     _require_refusal_approver(actor, request)
+    requested_by = request.refusal_requested_by
+    comment = comment.strip()
     reason = _("refusal rejected")
-    if comment.strip():
-        reason = f"{reason}: {comment.strip()}"
+    if comment:
+        reason = f"{reason}: {comment}"
     request = _request_move(
         actor=actor,
         request=request,
@@ -591,6 +662,26 @@ def client_request_reject_refusal(
         refusal_requested_by=None,
     )
     tasks_close_ended_states(request.client)
+    if requested_by is not None and requested_by.is_active:
+        # SPEC §11: the approver's word comes back as work, not only as a line on the timeline.
+        Task.objects.create(
+            assignee=requested_by,
+            client=request.client,
+            kind=TaskKind.FOLLOW_UP,
+            due_on=timezone.localdate(),
+            title=(comment or request.topic)[: Task._meta.get_field("title").max_length],
+            created_by=actor,
+        )
+    notify(
+        recipient=requested_by,
+        actor=actor,
+        kind=NotificationKind.REFUSAL_REJECTED,
+        client=request.client,
+        url=reverse("clients:detail", args=[request.client_id]),
+        by=actor.get_full_name(),
+        topic=request.topic,
+        comment=comment,
+    )
     return request
 
 

@@ -3,6 +3,7 @@
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
+from inbox.selectors import unread_count
 from staff.models import Capability
 
 # (url name, label, the capability its page asks; None: every signed-in person). A link is shown
@@ -42,3 +43,11 @@ def nav_items_for(user, path: str = "") -> list[dict]:
 
 def navigation(request):
     return {"nav_items": nav_items_for(getattr(request, "user", None), request.path)}
+
+
+def notifications(request):
+    """The header bell's unread count: one indexed count per page, for signed-in people only."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {"unread_notifications": unread_count(user)}

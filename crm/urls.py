@@ -29,6 +29,7 @@ urlpatterns = [
     path("healthz/worker/", views.health_worker, name="health-worker"),
     # clients/urls.py holds /clients/… and the workspace /my/… under one "clients" namespace.
     path("", include("clients.urls")),
+    path("inbox/", include("inbox.urls")),
     path("team/", include("team.urls")),
     path("team/", include("staff.urls")),
     path("retention/", include("retention.urls")),

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -34,6 +35,8 @@ from core.audit import record_update, save_audited
 from core.bounds import business_date_check, monthly_fee_ceiling_check
 from core.dates import one_month_period_end
 from core.errors import Conflict
+from inbox.models import Notification, NotificationKind
+from inbox.services import notify_many
 from retention.access import case_declinable_by, case_held_by
 from retention.models import ACTIVE_CASE_STATUSES, CaseStatus, LostCase
 from staff.models import BOOK_ROLES, Capability, User
@@ -390,6 +393,15 @@ def lost_case_start_free_month(
     return case
 
 
+def _return_notice(case: LostCase, contract: Contract) -> dict[str, str]:
+    """What the new manager's notification says about a returned client (SPEC §11): the free
+    month just ended, if there was one, and the fee."""
+    notice = {"fee": str(contract.monthly_fee)}
+    if case.free_month_contract_id:
+        notice["free_month_ended"] = case.free_month_contract.ends_on.isoformat()
+    return notice
+
+
 @transaction.atomic
 def lost_case_return(
     *,
@@ -446,6 +458,7 @@ def lost_case_return(
                 effective_on=starts_on,
                 reason=AssignmentReason.RETURN,
                 check_permission=False,
+                notice=_return_notice(case, contract),
             )
         except ValidationError as error:
             raise rename_error_field(error, "effective_on", "starts_on") from None
@@ -551,16 +564,29 @@ def tasks_create_free_month_ending(*, today: datetime.date | None = None) -> int
         )
         .exclude(Exists(already))
         .order_by("pk")
-        .values_list("client_id", "return_manager_id", "free_month_contract__ends_on")
+        .values_list("pk", "client_id", "return_manager_id", "free_month_contract__ends_on")
     )
-    tasks = [
-        Task(
-            assignee_id=manager_id,
-            client_id=client_id,
-            kind=TaskKind.FREE_MONTH_ENDING,
-            due_on=ends_on,
+    tasks, notices = [], []
+    for case_id, client_id, manager_id, ends_on in ending:
+        tasks.append(
+            Task(
+                assignee_id=manager_id,
+                client_id=client_id,
+                kind=TaskKind.FREE_MONTH_ENDING,
+                due_on=ends_on,
+            )
         )
-        for client_id, manager_id, ends_on in ending
-    ]
-    Task.objects.bulk_create(tasks, batch_size=1000, ignore_conflicts=True)
+        notices.append(
+            Notification(
+                recipient_id=manager_id,
+                kind=NotificationKind.FREE_MONTH_ENDING,
+                client_id=client_id,
+                url=reverse("retention:case", args=[case_id]),
+                params={"ends_on": ends_on.isoformat()},
+            )
+        )
+    # The task and the word about it are written together (SPEC §11).
+    with transaction.atomic():
+        Task.objects.bulk_create(tasks, batch_size=1000, ignore_conflicts=True)
+        notify_many(notices)
     return len(tasks)
