@@ -33,6 +33,7 @@ from core.tasks import (
 from kpi.services import kpi_snapshots_recompute
 from retention.services import (
     clients_refresh_statuses,
+    lost_cases_carry_out_agreed_returns,
     lost_cases_close_expired,
     tasks_create_free_month_ending,
 )
@@ -92,12 +93,14 @@ def lock_release(key: str, token: int) -> bool:
 
 
 def nightly_chain_run(*, today: datetime.date, now: datetime.datetime) -> dict[str, int]:
-    """SPEC §5, in order: statuses, expired cases, the three kinds of system tasks, statuses again
-    when cases closed, then every month's KPI snapshots (a full recompute fits the nightly budget
-    of SPEC §9, so no partial mode is needed). It first re-derives every client's contact
-    signals, which heals anything written around the ORM since the last night."""
+    """SPEC §5, in order: statuses, the agreed returns whose day has come (before the return
+    window is checked), expired cases, the three kinds of system tasks, statuses again when
+    cases closed, then every month's KPI snapshots (a full recompute fits the nightly budget of
+    SPEC §9, so no partial mode is needed). It first re-derives every client's contact signals,
+    which heals anything written around the ORM since the last night."""
     contact_signals_refresh()
     done = {"statuses": clients_refresh_statuses(today=today)}
+    done["agreed_returns"] = lost_cases_carry_out_agreed_returns(today=today)
     done["expired_cases"] = lost_cases_close_expired(today=today)
     done["follow_ups"] = tasks_create_follow_ups(today=today)
     done["overdue_requests"] = tasks_create_overdue_requests(now=now)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 
 from django.conf import settings
-from django.db.models import Case, Count, Q, Value, When
+from django.db.models import Case, Count, OuterRef, Q, Subquery, Value, When
 from django.shortcuts import get_object_or_404
 
 from clients.models import (
@@ -16,7 +16,7 @@ from clients.models import (
     Interaction,
     RequestStatus,
 )
-from clients.selectors import manager_loads
+from clients.selectors import manager_loads, tasks_due_for
 from retention.access import cases_in_queue_for, cases_visible_to
 from retention.models import ACTIVE_CASE_STATUSES, CaseStatus, LostCase
 from staff.models import Role, User
@@ -27,6 +27,14 @@ def lost_cases_queue():
     return LostCase.objects.filter(status__in=ACTIVE_CASE_STATUSES).order_by(
         "-lost_fee", "-lost_on", "pk"
     )
+
+
+def agreed_return_latest(case: LostCase) -> datetime.date | None:
+    """The furthest day a return may be agreed from (SPEC §3.3, §10): the day after the case's
+    free month ends; None when the case is not in a free month."""
+    if case.status != CaseStatus.FREE_MONTH or case.free_month_contract is None:
+        return None
+    return case.free_month_contract.ends_on + datetime.timedelta(days=1)
 
 
 def return_candidates(case: LostCase):
@@ -93,6 +101,8 @@ def lost_case_for_page(user: User, pk: int) -> LostCase:
             "return_manager",
             "new_manager",
             "free_month_contract",
+            "agreed_manager",
+            "agreed_by",
         ),
         pk=pk,
     )
@@ -137,3 +147,102 @@ def lost_case_history(case: LostCase) -> dict:
             LostCase.objects.filter(client=client).exclude(pk=case.pk).order_by("-lost_on")
         ),
     }
+
+
+# --- the return manager's workspace /my/ (SPEC §11) -------------------------------------------
+
+# Rows per list of the workspace; each list says how many there are in all.
+WORKSPACE_ROWS = 20
+
+
+def _held_cases(user: User):
+    return LostCase.objects.filter(return_manager=user)
+
+
+def return_manager_tasks(user: User, *, today: datetime.date):
+    """``user``'s open tasks due today or earlier (``clients.selectors.tasks_due_for``), each
+    with the case of its client that ``user`` works (``case_id``) and the day its return is
+    agreed from (``case_agreed_from``), so a task that closes itself can say what must happen
+    instead and link to where it happens."""
+    held = (
+        _held_cases(user)
+        .filter(
+            client=OuterRef("client_id"), status__in=[CaseStatus.CLAIMED, CaseStatus.FREE_MONTH]
+        )
+        .order_by("-pk")
+    )
+    return tasks_due_for(user, today=today).annotate(
+        case_id=Subquery(held.values("pk")[:1]),
+        case_agreed_from=Subquery(held.values("agreed_starts_on")[:1]),
+    )
+
+
+def free_months_ending(user: User):
+    """``user``'s cases in a free month, the one ending soonest first (an agreed return is
+    flagged on its row: it needs no more persuading)."""
+    return (
+        _held_cases(user)
+        .filter(status=CaseStatus.FREE_MONTH, free_month_contract__isnull=False)
+        .select_related("client", "free_month_contract", "agreed_manager")
+        .order_by("free_month_contract__ends_on", "pk")
+    )
+
+
+def returns_due(user: User, *, today: datetime.date):
+    """SPEC §3.3: ``user``'s agreed returns that take effect today — carried out by the night's
+    run, or still waiting for it — and any earlier one still not carried out (its reason is on
+    the case). The first day first."""
+    return (
+        _held_cases(user)
+        .filter(
+            Q(agreed_starts_on=today, status__in=[CaseStatus.FREE_MONTH, CaseStatus.RETURNED])
+            | Q(agreed_starts_on__lt=today, status=CaseStatus.FREE_MONTH)
+        )
+        .select_related("client", "agreed_manager")
+        .order_by("agreed_starts_on", "pk")
+    )
+
+
+# The stages of a return manager's cases in work, in the order of the workflow.
+STAGE_CLAIMED = "claimed"
+STAGE_FREE_MONTH = "free_month"
+STAGE_AGREED = "agreed"
+_STAGES = {
+    STAGE_CLAIMED: Q(status=CaseStatus.CLAIMED),
+    STAGE_FREE_MONTH: Q(status=CaseStatus.FREE_MONTH, agreed_starts_on__isnull=True),
+    STAGE_AGREED: Q(status=CaseStatus.FREE_MONTH, agreed_starts_on__isnull=False),
+}
+_STAGE_ORDER = {
+    # The return window runs out first for the oldest loss.
+    STAGE_CLAIMED: ("lost_on", "pk"),
+    STAGE_FREE_MONTH: ("free_month_contract__ends_on", "pk"),
+    STAGE_AGREED: ("agreed_starts_on", "pk"),
+}
+
+
+def cases_by_stage(user: User, *, rows: int = WORKSPACE_ROWS) -> dict[str, dict]:
+    """``user``'s cases in work by stage — claimed, in a free month, return agreed — each with
+    its count (one aggregate query) and its first ``rows`` cases in the order they need work."""
+    cases = _held_cases(user)
+    counts = cases.aggregate(**{stage: Count("pk", filter=q) for stage, q in _STAGES.items()})
+    related = ("client", "free_month_contract", "agreed_manager")
+    return {
+        stage: {
+            "count": counts[stage],
+            "cases": list(
+                cases.filter(q).select_related(*related).order_by(*_STAGE_ORDER[stage])[:rows]
+            )
+            if counts[stage]
+            else [],
+        }
+        for stage, q in _STAGES.items()
+    }
+
+
+def with_days_left(cases, *, today: datetime.date) -> list[LostCase]:
+    """The cases with ``days_left`` set: days from ``today`` to the last day of the free month
+    (0 on that day, negative once it has ended). Arithmetic on loaded rows, no query."""
+    cases = list(cases)
+    for case in cases:
+        case.days_left = (case.free_month_contract.ends_on - today).days
+    return cases

@@ -39,6 +39,7 @@ from inbox.models import Notification, NotificationKind
 from inbox.services import notify_many
 from retention.access import case_declinable_by, case_held_by
 from retention.models import ACTIVE_CASE_STATUSES, CaseStatus, LostCase
+from retention.selectors import agreed_return_latest
 from staff.models import BOOK_ROLES, Capability, User
 
 ONE_DAY = datetime.timedelta(days=1)
@@ -214,7 +215,7 @@ def contract_create(
             case,
             actor=actor,
             reason=_("client came back by itself"),
-            update_fields=["status", "returned_on", "closed_on"],
+            update_fields=["status", "returned_on", "closed_on", *_agreement_clear(case)],
         )
     client_refresh_status(client)
     return contract
@@ -393,6 +394,55 @@ def lost_case_start_free_month(
     return case
 
 
+def _return_checks(case: LostCase, *, manager: User | None, starts_on: datetime.date) -> None:
+    """What every return obeys, carried out now or agreed for a day ahead (SPEC §3.3): a case in
+    work, a new manager who is an active client manager and never the one who lost the client,
+    paid service from the loss on and, after a free month, from a day after it began."""
+    if case.status not in (CaseStatus.CLAIMED, CaseStatus.FREE_MONTH):
+        raise Conflict(_("This case is closed."))
+    if manager is None or manager.pk == case.lost_by_id:
+        raise ValidationError(
+            {"manager": _("Give the client to a different manager than the one who lost it.")}
+        )
+    if not manager.is_active or manager.role not in BOOK_ROLES:
+        raise ValidationError({"manager": _("Choose an active client manager.")})
+    if starts_on < case.lost_on:
+        raise ValidationError(
+            {"starts_on": _("The new contract starts after the client was lost.")}
+        )
+
+
+def _agreement_matches(
+    case: LostCase, *, manager: User, starts_on: datetime.date, fee: Decimal
+) -> bool:
+    return (
+        case.agreed_starts_on == starts_on
+        and case.agreed_manager_id == manager.pk
+        and case.agreed_fee == fee
+    )
+
+
+AGREEMENT_FIELDS = [
+    "agreed_on",
+    "agreed_by",
+    "agreed_starts_on",
+    "agreed_fee",
+    "agreed_manager",
+    "agreed_number",
+    "agreed_failure",
+]
+
+
+def _agreement_clear(case: LostCase) -> list[str]:
+    """Forget the case's agreed return (its history keeps it); returns the fields changed."""
+    if case.agreed_starts_on is None and not case.agreed_failure:
+        return []
+    case.agreed_on = case.agreed_by = case.agreed_starts_on = None
+    case.agreed_fee = case.agreed_manager = None
+    case.agreed_number = case.agreed_failure = ""
+    return AGREEMENT_FIELDS
+
+
 def _return_notice(case: LostCase, contract: Contract) -> dict[str, str]:
     """What the new manager's notification says about a returned client (SPEC §11): the free
     month just ended, if there was one, and the fee."""
@@ -413,21 +463,15 @@ def lost_case_return(
     number: str = "",
 ) -> LostCase:
     """Return the client: a new paid contract, and the client goes to a client manager chosen by
-    the return manager — never the one who lost it (SPEC §3.3, enforced in the database too)."""
+    the return manager — never the one who lost it (SPEC §3.3, enforced in the database too).
+
+    The paid contract and the new assignment start on ``starts_on``, today or past: a return
+    from a day ahead is an agreement (``lost_case_return_agree``) until that day. A return on
+    the terms of the case's agreed return carries it out and keeps it as its record; any other
+    return replaces it."""
     case = LostCase.objects.select_for_update().select_related("client").get(pk=case.pk)
     _require_case_owner(actor, case)
-    if case.status not in (CaseStatus.CLAIMED, CaseStatus.FREE_MONTH):
-        raise Conflict(_("This case is closed."))
-    if manager is None or manager.pk == case.lost_by_id:
-        raise ValidationError(
-            {"manager": _("Give the client to a different manager than the one who lost it.")}
-        )
-    if not manager.is_active or manager.role not in BOOK_ROLES:
-        raise ValidationError({"manager": _("Choose an active client manager.")})
-    if starts_on < case.lost_on:
-        raise ValidationError(
-            {"starts_on": _("The new contract starts after the client was lost.")}
-        )
+    _return_checks(case, manager=manager, starts_on=starts_on)
     business_date_check(starts_on, field="starts_on", not_after_today=True)
     if case.free_month_contract_id:
         free = case.free_month_contract
@@ -466,15 +510,193 @@ def lost_case_return(
     case.returned_on = starts_on
     case.closed_on = starts_on
     case.new_manager = manager
+    changed = ["status", "returned_on", "closed_on", "new_manager"]
+    if _agreement_matches(case, manager=manager, starts_on=starts_on, fee=contract.monthly_fee):
+        if case.agreed_failure:
+            case.agreed_failure = ""
+            changed.append("agreed_failure")
+    else:
+        changed += _agreement_clear(case)
     save_audited(
         case,
         actor=actor,
         reason=_("returned to %(name)s") % {"name": manager},
-        update_fields=["status", "returned_on", "closed_on", "new_manager"],
+        update_fields=changed,
     )
     system_tasks_close(case.client, [TaskKind.FREE_MONTH_ENDING])
     client_refresh_status(case.client)
     return case
+
+
+@transaction.atomic
+def lost_case_return_agree(
+    *,
+    actor: User,
+    case: LostCase,
+    manager: User,
+    starts_on: datetime.date,
+    monthly_fee,
+    number: str = "",
+) -> LostCase:
+    """Record the return as soon as the client agrees (SPEC §3.3). From today or a past day the
+    client is returned at once (``lost_case_return``). From a day ahead — only during the free
+    month, and at the latest the day after it ends — the terms are kept on the case as its
+    agreed return, and nothing else is written: the contract, the new manager and the closed
+    case all start on that day, when the nightly chain carries the return out
+    (``lost_cases_carry_out_agreed_returns``). Until then the agreement can be changed (this
+    again) or withdrawn (``lost_case_return_withdraw``)."""
+    today = timezone.localdate()
+    if starts_on <= today:
+        return lost_case_return(
+            actor=actor,
+            case=case,
+            manager=manager,
+            starts_on=starts_on,
+            monthly_fee=monthly_fee,
+            number=number,
+        )
+    case = (
+        LostCase.objects.select_for_update(of=("self",))
+        .select_related("client", "free_month_contract")
+        .get(pk=case.pk)
+    )
+    _require_case_owner(actor, case)
+    _return_checks(case, manager=manager, starts_on=starts_on)
+    business_date_check(starts_on, field="starts_on", today=today)
+    latest = agreed_return_latest(case)
+    if latest is None:
+        raise ValidationError(
+            {
+                "starts_on": _(
+                    "A return from a day ahead is agreed only during a free month; "
+                    "without one, the client returns from today at the latest."
+                )
+            }
+        )
+    if starts_on > latest:
+        raise ValidationError(
+            {
+                "starts_on": _(
+                    "The return can be agreed from %(day)s at the latest, the day after "
+                    "the free month ends."
+                )
+                % {"day": latest.isoformat()}
+            }
+        )
+    if starts_on <= case.free_month_contract.starts_on:
+        raise ValidationError(
+            {"starts_on": _("The paid contract starts after the free month began.")}
+        )
+    fee = _check_fee(monthly_fee)
+    number = number.strip()
+    if len(number) > Contract._meta.get_field("number").max_length:
+        raise ValidationError({"number": _("The contract number is too long.")})
+    case.agreed_on = today
+    case.agreed_by = actor
+    case.agreed_starts_on = starts_on
+    case.agreed_fee = fee
+    case.agreed_manager = manager
+    case.agreed_number = number
+    case.agreed_failure = ""
+    save_audited(
+        case,
+        actor=actor,
+        reason=_("return agreed from %(day)s, to %(name)s")
+        % {"day": starts_on.isoformat(), "name": manager},
+        update_fields=AGREEMENT_FIELDS,
+    )
+    return case
+
+
+@transaction.atomic
+def lost_case_return_withdraw(*, actor: User, case: LostCase) -> LostCase:
+    """Withdraw the case's agreed return before it is carried out: the case stays in its free
+    month. Once the return window has run out, the case is declined instead (with a reason),
+    so that a withdrawal never closes a case on a past day."""
+    case = LostCase.objects.select_for_update().select_related("client").get(pk=case.pk)
+    _require_case_owner(actor, case)
+    if case.status == CaseStatus.RETURNED and case.agreed_starts_on is not None:
+        raise Conflict(_("The agreed return has already been carried out."))
+    if case.status != CaseStatus.FREE_MONTH or case.agreed_starts_on is None:
+        raise Conflict(_("This case has no agreed return."))
+    window_end = case.lost_on + datetime.timedelta(days=settings.RETURN_WINDOW_DAYS)
+    if timezone.localdate() > window_end:
+        raise Conflict(_("The return window has run out: decline the case instead, saying why."))
+    save_audited(
+        case,
+        actor=actor,
+        reason=_("agreed return withdrawn"),
+        update_fields=_agreement_clear(case),
+    )
+    return case
+
+
+def lost_cases_carry_out_agreed_returns(*, today: datetime.date | None = None) -> int:
+    """Nightly (SPEC §3.3, §5): carry out every agreed return whose day has come, through
+    ``lost_case_return`` with the agreed day and terms and the case's return manager as the
+    actor: exactly the return they would have recorded on that day. One transaction per case,
+    which re-reads the case under a lock, so a second run (or two at once) finds nothing left
+    to do. A return that cannot be carried out (the chosen manager has left, …) stays agreed
+    with the reason on the case, listed among the return manager's returns due, and is tried
+    again the next night. Returns the number carried out."""
+    today = today or timezone.localdate()
+    due = LostCase.objects.filter(
+        status=CaseStatus.FREE_MONTH, agreed_starts_on__lte=today
+    ).order_by("agreed_starts_on", "pk")
+    carried_out = 0
+    for pk in list(due.values_list("pk", flat=True)):
+        try:
+            with transaction.atomic():
+                case = (
+                    LostCase.objects.select_for_update(of=("self",))
+                    .select_related("return_manager", "agreed_manager")
+                    .get(pk=pk)
+                )
+                if case.status != CaseStatus.FREE_MONTH or case.agreed_starts_on is None:
+                    continue
+                holder = case.return_manager
+                if holder is None or not case_held_by(holder, case):
+                    raise PermissionDenied(
+                        _("%(name)s, who holds the case, can no longer return clients.")
+                        % {"name": holder or "—"}
+                    )
+                lost_case_return(
+                    actor=holder,
+                    case=case,
+                    manager=case.agreed_manager,
+                    starts_on=case.agreed_starts_on,
+                    monthly_fee=case.agreed_fee,
+                    number=case.agreed_number,
+                )
+                carried_out += 1
+        except (ValidationError, PermissionDenied, Conflict) as error:
+            _agreed_return_failed(pk, _failure_text(error))
+    return carried_out
+
+
+def _failure_text(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        return " ".join(error.messages)
+    if isinstance(error, Conflict):
+        return str(error.message)
+    return str(error)
+
+
+@transaction.atomic
+def _agreed_return_failed(pk: int, reason: str) -> None:
+    """Keep why the agreed return of case ``pk`` was not carried out; a repeated failure with
+    the same reason writes nothing."""
+    failed = (
+        LostCase.objects.filter(pk=pk, status=CaseStatus.FREE_MONTH, agreed_starts_on__isnull=False)
+        .exclude(agreed_failure=reason)
+        .update(agreed_failure=reason)
+    )
+    if failed:
+        record_update(
+            LostCase.objects.get(pk=pk),
+            actor=None,
+            reason=_("agreed return not carried out: %(reason)s") % {"reason": reason},
+        )
 
 
 @transaction.atomic
@@ -502,7 +724,7 @@ def lost_case_decline(
         case,
         actor=actor,
         reason=_("declined"),
-        update_fields=["status", "closed_on", "decline_reason"],
+        update_fields=["status", "closed_on", "decline_reason", *_agreement_clear(case)],
     )
     system_tasks_close(case.client, [TaskKind.FREE_MONTH_ENDING])
     client_refresh_status(case.client)
@@ -512,16 +734,24 @@ def lost_case_decline(
 def lost_cases_close_expired(*, today: datetime.date | None = None) -> int:
     """Nightly: decline cases not returned within RETURN_WINDOW_DAYS of the loss, closed on
     ``lost_on + window`` — the day the window ran out, not the day the job ran — so KPIs do not
-    depend on when the job runs. Idempotent; a conditional update per case keeps two runs safe."""
+    depend on when the job runs. Idempotent; a conditional update per case keeps two runs safe.
+    A case with an agreed return is not expired: the client said yes within the window, and
+    the return is carried out on its day."""
     today = today or timezone.localdate()
     window = datetime.timedelta(days=settings.RETURN_WINDOW_DAYS)
-    expired = LostCase.objects.filter(status__in=ACTIVE_CASE_STATUSES, lost_on__lt=today - window)
+    expired = LostCase.objects.filter(
+        status__in=ACTIVE_CASE_STATUSES,
+        lost_on__lt=today - window,
+        agreed_starts_on__isnull=True,
+    )
     closed = 0
     client_ids = []
     for case in expired.only("pk", "lost_on", "client_id"):
         closed_on = case.lost_on + window
         with transaction.atomic():
-            if LostCase.objects.filter(pk=case.pk, status__in=ACTIVE_CASE_STATUSES).update(
+            if LostCase.objects.filter(
+                pk=case.pk, status__in=ACTIVE_CASE_STATUSES, agreed_starts_on__isnull=True
+            ).update(
                 status=CaseStatus.DECLINED,
                 closed_on=closed_on,
                 decline_reason=_("Return window ran out"),

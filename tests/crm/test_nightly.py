@@ -21,7 +21,7 @@ from crm.nightly import (
 )
 from kpi.models import KpiSnapshot, Scope
 from retention.models import CaseStatus, LostCase
-from tests.factories import ClientFactory, ContractFactory, LostCaseFactory
+from tests.factories import ClientFactory, ContractFactory, InteractionFactory, LostCaseFactory
 
 KRASNOYARSK = zoneinfo.ZoneInfo("Asia/Krasnoyarsk")
 TODAY = datetime.date(2026, 11, 20)
@@ -36,7 +36,10 @@ def world(manager, colleague, return_manager):
     - ``paying``: a paid contract since 2024, stored as prospect, never contacted, with a
       request overdue since yesterday;
     - ``expired``: lost on 1 August (111 days ago), case still open: past the 90-day window;
-    - ``free_month``: lost on 16 October, claimed, free month 23 October – 22 November.
+    - ``free_month``: lost on 16 October, claimed, free month 23 October – 22 November;
+    - ``agreed``: lost on 1 October, free month 19 October – 18 November, return agreed to
+      ``colleague`` from today (its free month has ended, so it is stored as lost); reached by
+      the return manager on 10 November, so it needs no follow-up.
     """
     paying = ClientFactory(manager=manager, status=ClientStatus.PROSPECT)
     ContractFactory(client=paying, starts_on=datetime.date(2024, 1, 1))
@@ -79,7 +82,45 @@ def world(manager, colleague, return_manager):
         return_manager=return_manager,
         free_month_contract=free_contract,
     )
-    return {"paying": paying, "expired": expired, "case": expired_case, "free": free}
+    agreed = ClientFactory(manager=manager, status=ClientStatus.LOST)
+    ContractFactory(
+        client=agreed,
+        starts_on=datetime.date(2024, 1, 1),
+        ends_on=datetime.date(2026, 9, 30),
+        termination_reason="price",
+    )
+    agreed_free = ContractFactory(
+        client=agreed,
+        kind=ContractKind.FREE_MONTH,
+        monthly_fee=Decimal("0"),
+        starts_on=datetime.date(2026, 10, 19),
+        ends_on=datetime.date(2026, 11, 18),
+    )
+    agreed_case = LostCaseFactory(
+        client=agreed,
+        lost_on=datetime.date(2026, 10, 1),
+        lost_by=manager,
+        status=CaseStatus.FREE_MONTH,
+        return_manager=return_manager,
+        free_month_contract=agreed_free,
+        agreed_on=datetime.date(2026, 11, 1),
+        agreed_by=return_manager,
+        agreed_starts_on=TODAY,
+        agreed_fee=Decimal("5000"),
+        agreed_manager=colleague,
+    )
+    InteractionFactory(
+        client=agreed,
+        staff=return_manager,
+        occurred_at=datetime.datetime(2026, 11, 10, 11, 0, tzinfo=KRASNOYARSK),
+    )
+    return {
+        "paying": paying,
+        "expired": expired,
+        "case": expired_case,
+        "free": free,
+        "agreed": agreed_case,
+    }
 
 
 def tasks_by_kind():
@@ -90,13 +131,14 @@ def tasks_by_kind():
     )
 
 
-def test_nightly_chain_runs_every_step_in_order(world, manager, return_manager):
+def test_nightly_chain_runs_every_step_in_order(world, manager, colleague, return_manager):
     done = nightly_chain_task.delay(**RUN).get()
 
     # Statuses: paying prospect → active and lost → free month by the first refresh; the expired
     # case's client lost → closed once its case is declined.
     assert {key: value for key, value in done.items() if key != "kpi_snapshots"} == {
         "statuses": 2,
+        "agreed_returns": 1,
         "expired_cases": 1,
         "follow_ups": 1,
         "overdue_requests": 1,
@@ -112,9 +154,19 @@ def test_nightly_chain_runs_every_step_in_order(world, manager, return_manager):
     assert case.status == CaseStatus.DECLINED
     assert case.closed_on == datetime.date(2026, 10, 30)  # lost_on + 90 days, not the run day
 
+    # The agreed return was carried out with its own day, to the agreed manager.
+    agreed = LostCase.objects.select_related("client").get(pk=world["agreed"].pk)
+    assert (agreed.status, agreed.returned_on, agreed.new_manager) == (
+        CaseStatus.RETURNED,
+        TODAY,
+        colleague,
+    )
+    assert (agreed.client.status, agreed.client.manager) == (ClientStatus.ACTIVE, colleague)
+
     # The follow-up exists only because the status refresh ran first (paying was a prospect).
     paying, free = world["paying"].name, world["free"].name
-    assert tasks_by_kind() == sorted(
+    # (What the returned client's new manager is given is the reassignment's business.)
+    assert [task for task in tasks_by_kind() if task[1] != agreed.client.name] == sorted(
         [
             (TaskKind.FOLLOW_UP, paying, manager.username, TODAY),
             (TaskKind.REQUEST_OVERDUE, paying, manager.username, TODAY),
@@ -132,7 +184,7 @@ def test_nightly_chain_runs_every_step_in_order(world, manager, return_manager):
     november = KpiSnapshot.objects.get(
         month=datetime.date(2026, 11, 1), scope=Scope.DEPARTMENT, scope_id=0
     )
-    assert (november.base_start, november.base_end) == (1, 1)
+    assert (november.base_start, november.base_end, november.returned) == (1, 2, 1)
     assert cache.get(NIGHTLY_LOCK_KEY) is None
 
 
@@ -145,6 +197,7 @@ def test_a_second_night_changes_nothing(world):
 
     assert {key: value for key, value in again.items() if key != "kpi_snapshots"} == {
         "statuses": 0,
+        "agreed_returns": 0,
         "expired_cases": 0,
         "follow_ups": 0,
         "overdue_requests": 0,
