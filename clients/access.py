@@ -99,8 +99,24 @@ def client_reassignable_by(user: User, client: Client) -> bool:
     if user.role == Role.DIRECTOR:
         return True
     if user.role == Role.MENTOR:
-        return client.manager_id in group_member_ids(user)
+        # The group is the mentor and their mentees (``group_member_ids``), read off the
+        # client's manager rather than queried, so a page asking per client stays one query.
+        return client.manager_id is not None and (
+            client.manager_id == user.pk or client.manager.mentor_id == user.pk
+        )
     return client.manager_id == user.pk
+
+
+def reassign_targets(user: User) -> QuerySet[User]:
+    """Whom ``user`` may give clients to (the rule ``clients.services.client_reassign`` applies):
+    a mentor, the active book keepers of their group; the director and a sales manager, every
+    active client manager and mentor; anyone else, nobody."""
+    if not user.can(Capability.CLIENT_REASSIGN):
+        return User.objects.none()
+    keepers = User.objects.book_keepers()
+    if user.role == Role.MENTOR:
+        return keepers.filter(Q(pk=user.pk) | Q(mentor=user))  # ``group_member_ids``
+    return keepers
 
 
 def tasks_answerable_by(user: User) -> QuerySet[Task]:

@@ -42,7 +42,7 @@ from clients.models import (
     Task,
     TaskKind,
 )
-from clients.selectors import contact_cadence_cutoff
+from clients.selectors import contact_cadence_cutoff, spread_candidates
 from clients.validators import normalise_inn
 from core.audit import record_update, save_audited
 from core.bounds import business_date_check, call_duration_check
@@ -51,6 +51,7 @@ from core.working_days import add_working_days
 from inbox.models import NotificationKind
 from inbox.services import notify
 from staff.access import group_member_ids
+from staff.capacity import spread_among
 from staff.models import BOOK_ROLES, OWNER_ROLES, Capability, Role, SecurityEventKind, User
 from staff.security_events import security_event_on_commit
 
@@ -301,6 +302,123 @@ def _welcome_new_manager(
         welcome_due=due_on.isoformat(),
         **notice,
     )
+
+
+# A selection reassigned at once: a page of the list is 50; the API takes larger batches.
+REASSIGN_BATCH_MAX = 500
+
+
+def default_reassign_reason(actor: User) -> str:
+    """The reason a page records when nobody names one: a sales manager giving away their won
+    client is the handover of SPEC §3.1; anyone else reassigns."""
+    if actor.role == Role.SALES_MANAGER:
+        return AssignmentReason.HANDOVER
+    return AssignmentReason.REASSIGN
+
+
+def _for_client(error: ValidationError, client: Client) -> ValidationError:
+    """``error`` from one client of a batch, each message naming the client; the service's
+    ``manager`` is the batch's ``target``."""
+    return ValidationError(
+        {
+            ("target" if field == "manager" else field): [
+                _("%(client)s: %(message)s") % {"client": client.name, "message": message}
+                for message in messages
+            ]
+            for field, messages in error.message_dict.items()
+        }
+    )
+
+
+@transaction.atomic
+def clients_reassign_many(
+    *,
+    actor: User,
+    clients: Iterable[Client],
+    target: User | str,
+    effective_on: datetime.date | None = None,
+    reason: str = AssignmentReason.REASSIGN,
+) -> list[ClientAssignment]:
+    """A selection of clients to one person, or spread (SPEC §3.6 rule), in one transaction: all
+    or nothing. Each client goes through ``client_reassign`` with its rules; a client the actor
+    may not reassign refuses the whole batch, named.
+
+    ``target`` is a person or ``"spread"``: each client then goes to the rest of its manager's
+    group (``spread_candidates``, the managers the batch takes clients from excluded) by
+    ``staff.capacity.spread_plan``, the managers taken in name order, their clients by id."""
+    if not actor.can(Capability.CLIENT_REASSIGN):
+        raise PermissionDenied(_("Your role cannot reassign clients."))
+    ids = {client.pk for client in clients}
+    if not ids:
+        raise ValidationError({"clients": _("Choose at least one client.")})
+    if len(ids) > REASSIGN_BATCH_MAX:
+        raise ValidationError(
+            {
+                "clients": _("Choose at most %(count)d clients at once.")
+                % {"count": REASSIGN_BATCH_MAX}
+            }
+        )
+    today = timezone.localdate()
+    effective_on = effective_on or today
+    business_date_check(effective_on, field="effective_on", not_after_today=True, today=today)
+    batch = list(
+        Client.objects.select_for_update(of=("self",))
+        .select_related("manager")
+        .filter(pk__in=ids)
+        .order_by("pk")
+    )
+    refused = [client.name for client in batch if not client_reassignable_by(actor, client)]
+    if refused or len(batch) != len(ids):
+        raise ValidationError(
+            {
+                "clients": _("You cannot reassign: %(names)s.")
+                % {"names": ", ".join(refused[:10]) or _("clients that do not exist")}
+            }
+        )
+    if target == SPREAD:
+        plan = _spread_batch(batch, on=today)
+    elif isinstance(target, User):
+        plan = dict.fromkeys((client.pk for client in batch), target)
+    else:
+        raise ValidationError({"target": _('Choose a manager or "spread".')})
+    assignments = []
+    for client in batch:
+        try:
+            assignments.append(
+                client_reassign(
+                    actor=actor,
+                    client=client,
+                    manager=plan[client.pk],
+                    effective_on=effective_on,
+                    reason=reason,
+                )
+            )
+        except ValidationError as error:
+            raise _for_client(error, client) from None
+    return assignments
+
+
+def _spread_batch(batch: list[Client], *, on: datetime.date) -> dict[int, User]:
+    """Client id → new manager for "spread": per current manager, over the rest of their group."""
+    by_manager: dict[int | None, list[Client]] = {}
+    for client in batch:
+        by_manager.setdefault(client.manager_id, []).append(client)
+    leaving = [pk for pk in by_manager if pk is not None]
+    managers = sorted(
+        {client.manager for client in batch},
+        key=lambda person: ("", 0) if person is None else (person.full_name, person.pk),
+    )
+    plan, loads = {}, {}
+    for manager in managers:
+        candidates = spread_candidates(manager, leaving=leaving)
+        if not candidates:
+            raise ValidationError({"target": _("There is nobody to give the clients to.")})
+        for person in candidates:
+            loads.setdefault(person.pk, person.load)
+        own = by_manager[manager.pk if manager is not None else None]
+        chosen = spread_among(candidates, len(own), loads=loads, on=on)
+        plan.update(zip((client.pk for client in own), chosen, strict=True))
+    return plan
 
 
 @transaction.atomic
