@@ -3,27 +3,40 @@
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
+from clients.access import clients_visible_to, reassign_targets
 from clients.models import (
+    Client,
     ClientRequest,
     InteractionKind,
     InteractionOutcome,
     RequestUrgency,
 )
+from clients.selectors import manager_loads
 from clients.services import (
+    SPREAD,
+    client_reassign,
     client_request_create,
     client_request_refuse,
+    clients_reassign_many,
+    default_reassign_reason,
     interaction_log,
     referral_create,
 )
+from core.bounds import business_date_check
 from core.errors import Conflict
+from staff.capacity import effective_capacity, ramp_factor
+from staff.models import User
 
 
 class ServiceForm(forms.Form):
@@ -165,4 +178,174 @@ class RefuseRequestForm(ServiceForm):
     def perform(self, *, actor, request: ClientRequest):
         return client_request_refuse(
             actor=actor, request=request, reason=self.cleaned_data["reason"]
+        )
+
+
+# --- reassignment (SPEC §2, §3.6) ------------------------------------------------------------
+
+
+def person_label(person: User, *, on: datetime.date) -> str:
+    """A person to give clients to, with ``load`` (``manager_loads``) against what they can serve
+    today: a trainee's capacity is ``capacity × ramp factor`` (SPEC §15)."""
+    values = {
+        "name": person,
+        "load": person.load,
+        "capacity": int(effective_capacity(person, on)),
+    }
+    if ramp_factor(person, on) < 1:
+        return gettext("%(name)s — %(load)d of %(capacity)d clients (trainee)") % values
+    return gettext("%(name)s — %(load)d of %(capacity)d clients") % values
+
+
+def person_choices(people: Iterable[User], *, on: datetime.date) -> list[tuple[str, str]]:
+    return [(str(person.pk), person_label(person, on=on)) for person in people]
+
+
+def _not_after_today(value: datetime.date, field: str) -> datetime.date:
+    """SPEC §10 for a reassignment date, checked before the confirmation step: the service
+    checks it again."""
+    try:
+        business_date_check(value, field=field, not_after_today=True)
+    except ValidationError as error:
+        raise ValidationError(error.message_dict[field]) from None
+    return value
+
+
+class ClientReassignForm(ServiceForm):
+    """One client to another manager from its card: among the people the actor may give clients
+    to (``clients.access.reassign_targets``), effective today or a day in the past."""
+
+    manager = forms.ChoiceField(label=_("New manager"))
+    effective_on = forms.DateField(
+        label=_("From"),
+        widget=_date_input(),
+        help_text=_("Today or a day in the past: from this day the client is in the new book."),
+    )
+
+    def __init__(self, *args, actor: User, client: Client, **kwargs):
+        super().__init__(*args, **kwargs)
+        today = timezone.localdate()
+        people = manager_loads(reassign_targets(actor).exclude(pk=client.manager_id))
+        self.people = {str(person.pk): person for person in people}
+        self.fields["manager"].choices = [
+            ("", _("Choose a manager")),
+            *person_choices(self.people.values(), on=today),
+        ]
+        self.fields["manager"].widget.attrs["data-confirm-target"] = ""
+        self.fields["effective_on"].initial = today
+        self.client = client
+
+    def clean_effective_on(self):
+        return _not_after_today(self.cleaned_data["effective_on"], "effective_on")
+
+    def question(self) -> str:
+        return gettext("Give %(client)s to %(name)s?") % {
+            "client": self.client.name,
+            "name": self.people[self.cleaned_data["manager"]],
+        }
+
+    def confirm_template(self) -> str:
+        """The question with ``{target}`` for the chosen person, filled in by the page's script."""
+        return gettext("Give %(client)s to %(name)s?") % {
+            "client": self.client.name,
+            "name": "{target}",
+        }
+
+    def perform(self, *, actor: User, client: Client):
+        return client_reassign(
+            actor=actor,
+            client=client,
+            manager=self.people[self.cleaned_data["manager"]],
+            effective_on=self.cleaned_data["effective_on"],
+            reason=default_reassign_reason(actor),
+        )
+
+
+class ClientsReassignForm(ServiceForm):
+    """A selection of the client list to one person or spread (``clients_reassign_many``).
+
+    The rows' checkboxes send ``clients``; "select all on this page" sends ``all_on_page`` with
+    the page's ids in ``page_clients``, so it works without JavaScript too."""
+
+    clients = forms.ModelMultipleChoiceField(
+        label=_("Clients"), queryset=Client.objects.none(), required=False
+    )
+    page_clients = forms.ModelMultipleChoiceField(
+        queryset=Client.objects.none(), required=False, widget=forms.MultipleHiddenInput
+    )
+    all_on_page = forms.BooleanField(label=_("Select all on this page"), required=False)
+    target = forms.ChoiceField(label=_("Give to"))
+    effective_on = forms.DateField(label=_("From"), widget=_date_input())
+
+    def __init__(self, *args, actor: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        today = timezone.localdate()
+        visible = clients_visible_to(actor)
+        self.fields["clients"].queryset = visible
+        self.fields["page_clients"].queryset = visible
+        self.people = {str(person.pk): person for person in manager_loads(reassign_targets(actor))}
+        self.fields["target"].choices = [
+            (SPREAD, _("Spread over their groups, least loaded first")),
+            *person_choices(self.people.values(), on=today),
+        ]
+        self.fields["target"].widget.attrs["data-confirm-target"] = ""
+        self.fields["effective_on"].initial = today
+
+    def clean_effective_on(self):
+        return _not_after_today(self.cleaned_data["effective_on"], "effective_on")
+
+    def clean(self):
+        cleaned = super().clean()
+        chosen = cleaned.get("page_clients") if cleaned.get("all_on_page") else None
+        chosen = chosen or cleaned.get("clients")
+        cleaned["selected"] = list(chosen.order_by("pk")) if chosen else []
+        if not cleaned["selected"] and "clients" not in self.errors:
+            self.add_error("clients", _("Choose at least one client."))
+        return cleaned
+
+    def selected_ids(self) -> set[str]:
+        """The ids to show checked again when the form comes back with errors."""
+        if not self.is_bound:
+            return set()
+        if self.data.get("all_on_page"):
+            return set(self.data.getlist("page_clients"))
+        return set(self.data.getlist("clients"))
+
+    def _target(self) -> User | str:
+        target = self.cleaned_data["target"]
+        return SPREAD if target == SPREAD else self.people[target]
+
+    def question(self) -> str:
+        count, target = len(self.cleaned_data["selected"]), self._target()
+        values = {"count": count, "name": target}
+        if target == SPREAD:
+            return (
+                ngettext(
+                    "Spread %(count)d client over the least loaded of their group?",
+                    "Spread %(count)d clients over the least loaded of their groups?",
+                    count,
+                )
+                % values
+            )
+        return (
+            ngettext(
+                "Give %(count)d client to %(name)s?", "Give %(count)d clients to %(name)s?", count
+            )
+            % values
+        )
+
+    def confirm_template(self) -> str:
+        """The question for the page's script: ``{count}`` selected, ``{target}`` chosen."""
+        return gettext("Clients selected: %(count)s. Give them to: %(target)s?") % {
+            "count": "{count}",
+            "target": "{target}",
+        }
+
+    def perform(self, *, actor: User):
+        return clients_reassign_many(
+            actor=actor,
+            clients=self.cleaned_data["selected"],
+            target=self._target(),
+            effective_on=self.cleaned_data["effective_on"],
+            reason=default_reassign_reason(actor),
         )

@@ -9,15 +9,23 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_POST
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from clients.access import clients_visible_to, task_completable_by
+from clients.access import client_reassignable_by, clients_visible_to, task_completable_by
 from clients.exports import export_allowed
 from clients.filters import BookFilter, ClientFilter
-from clients.forms import LogCallForm, LogRequestForm, ReferralForm, RefuseRequestForm
+from clients.forms import (
+    ClientReassignForm,
+    ClientsReassignForm,
+    LogCallForm,
+    LogRequestForm,
+    ReferralForm,
+    RefuseRequestForm,
+)
 from clients.models import Client, ClientRequest, Task
 from clients.selectors import (
     TIMELINE_LIMIT,
@@ -34,16 +42,28 @@ from clients.selectors import (
     tasks_due_for,
 )
 from clients.services import client_request_resolve, task_complete
+from core.confirm import confirmation_page
 from core.errors import Conflict
 from staff.models import Capability
 
 CLIENTS_PER_PAGE = 50
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @login_required
 def client_list(request: HttpRequest) -> HttpResponse:
-    """Every role opens the list; each sees only the clients ``clients_visible_to`` allows."""
+    """Every role opens the list; each sees only the clients ``clients_visible_to`` allows. Who
+    may reassign ticks rows and posts them back here (the list's filters stay in the address)."""
+    form = None
+    if request.user.can(Capability.CLIENT_REASSIGN):
+        data = request.POST if request.method == "POST" else None
+        form = ClientsReassignForm(data, actor=request.user)
+    elif request.method == "POST":
+        raise PermissionDenied
+    if request.method == "POST":
+        done = _clients_reassign(request, form)
+        if done is not None:
+            return done
     clients = clients_with_current_fee(
         clients_visible_to(request.user).select_related("manager"), on=timezone.localdate()
     )
@@ -54,8 +74,36 @@ def client_list(request: HttpRequest) -> HttpResponse:
     template = "clients/client_list.html"
     if request.htmx and not request.htmx.boosted:
         template += "#results"
-    context = {"filter": filterset, "page": page, "can_export": export_allowed(request.user)}
-    return render(request, template, context)
+    context = {
+        "filter": filterset,
+        "page": page,
+        "can_export": export_allowed(request.user),
+        "reassign_form": form,
+        "selected_ids": form.selected_ids() if form else set(),
+    }
+    return render(request, template, context, status=422 if form and form.errors else 200)
+
+
+def _clients_reassign(request: HttpRequest, form: ClientsReassignForm) -> HttpResponse | None:
+    """The selection's reassignment, confirmed first (SPEC §3.6); None when the form has errors
+    and the list is shown again with them."""
+    if not form.is_valid():
+        return None
+    back = request.get_full_path()
+    page = confirmation_page(
+        request, question=form.question(), cancel_url=back, action_label=_("Reassign")
+    )
+    if page is not None:
+        return page
+    if not form.submit(actor=request.user):
+        return None
+    count = len(form.result)
+    messages.success(
+        request,
+        ngettext("%(count)d client reassigned.", "%(count)d clients reassigned.", count)
+        % {"count": count},
+    )
+    return redirect(back)
 
 
 # --- the manager's workspace /my/ (SPEC §6) ----------------------------------------------------
@@ -204,6 +252,38 @@ def client_task_complete(request: HttpRequest, pk: int, task_pk: int) -> HttpRes
     return _card_action_done(request, client, notice)
 
 
+@require_POST
+@login_required
+def client_reassign_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """One client to another manager from its card (SPEC §2), confirmed first: the director any
+    client, a mentor inside the group (``client_reassignable_by``)."""
+    client = get_object_or_404(
+        client_card_queryset(request.user, today=timezone.localdate()), pk=pk
+    )
+    if not client_reassignable_by(request.user, client):
+        raise PermissionDenied
+    form = ClientReassignForm(request.POST, actor=request.user, client=client, prefix="reassign")
+    if form.is_valid():
+        page = confirmation_page(
+            request,
+            question=form.question(),
+            cancel_url=reverse("clients:detail", args=[client.pk]),
+            action_label=_("Reassign"),
+        )
+        if page is not None:
+            return page
+        if form.submit(actor=request.user, client=client):
+            messages.success(
+                request,
+                _("%(client)s is now with %(name)s.")
+                % {"client": client.name, "name": form.result.manager},
+            )
+            if clients_visible_to(request.user).filter(pk=client.pk).exists():
+                return redirect("clients:detail", pk=client.pk)
+            return redirect("clients:list")  # a sales manager's handover leaves their sight
+    return _card_page(request, client, status=422, reassign_form=form)
+
+
 def _editable_client(request: HttpRequest, pk: int) -> Client:
     """The client, if the user may work it; a 404 otherwise (someone else's client)."""
     clients = client_card_queryset(request.user, today=timezone.localdate())
@@ -269,6 +349,10 @@ def _card_context(request: HttpRequest, client: Client, **extra) -> dict:
 
 
 def _card_page(request: HttpRequest, client: Client, *, status: int = 200, **extra) -> HttpResponse:
+    if "reassign_form" not in extra and client_reassignable_by(request.user, client):
+        extra["reassign_form"] = ClientReassignForm(
+            actor=request.user, client=client, prefix="reassign"
+        )
     context = _card_context(request, client, **extra) | {
         "contacts": client.contacts.all(),
         "contracts": client.contracts.all(),
