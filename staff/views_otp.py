@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from core.confirm import confirmation_page
 from staff.forms import OtpCodeForm, RecoveryCodeForm
 from staff.recovery_codes import recovery_codes_issue, recovery_codes_left, recovery_session_verify
 from staff.two_factor import (
@@ -109,6 +110,14 @@ def otp_recovery_codes(request: HttpRequest) -> HttpResponse:
             f"{reverse('staff:otp-verify')}?{urlencode({'next': request.get_full_path()})}"
         )
     if request.method == "POST":
+        page = confirmation_page(
+            request,
+            question=_("Issue new recovery codes? Every unused code stops working at once."),
+            cancel_url=reverse("staff:otp-recovery-codes"),
+            action_label=_("Issue new codes"),
+        )
+        if page is not None:
+            return page
         return _show_recovery_codes(request, recovery_codes_issue(request), enrolled=False)
     return render(
         request,

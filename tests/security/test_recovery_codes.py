@@ -135,7 +135,7 @@ def test_regeneration_invalidates_the_old_codes(director):
     page = client.get(CODES)
     assert page.context["codes_left"] == 10
     assert 'data-testid="recovery-codes-regenerate"' in page.content.decode()
-    response = client.post(CODES)
+    response = client.post(CODES, {"confirmed": "1"})
 
     new = response.context["codes"]
     assert len(new) == 10
@@ -152,12 +152,33 @@ def test_regeneration_invalidates_the_old_codes(director):
         assert accepted.post(RECOVERY, {"code": new[0]}).status_code == 302
 
 
+def test_an_unconfirmed_regeneration_keeps_the_old_codes_and_asks(director):
+    device = totp_device(director)
+    old = recovery_codes_generate(director)
+    client = _verified_client(director, device)
+    before = list(RecoveryCode.objects.filter(user=director).values_list("pk", "revoked_at"))
+
+    response = client.post(CODES)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-testid="confirm-page"' in html
+    assert 'data-testid="recovery-codes"' not in html
+    assert not any(code in html for code in old)
+    assert list(RecoveryCode.objects.filter(user=director).values_list("pk", "revoked_at")) == (
+        before
+    )
+    assert [revoked for _pk, revoked in before] == [None] * 10
+    assert not SecurityEvent.objects.filter(kind=SecurityEventKind.RECOVERY_CODES_ISSUED).exists()
+    assert f'href="{CODES}" data-testid="confirm-cancel"' in html
+
+
 def test_regeneration_needs_a_confirmed_session(manager):
     """A manager is not asked for a code at sign-in, yet a password alone mints no codes."""
     totp_device(manager)
     client = password_login(manager)
 
-    response = client.post(CODES)
+    response = client.post(CODES, {"confirmed": "1"})
 
     assert response.status_code == 302
     assert response["Location"] == f"{VERIFY}?next=%2Fteam%2Fotp%2Frecovery-codes%2F"
