@@ -10,7 +10,7 @@ from staff.models import Capability
 # only where the page would let the user in, because both ask the same ``User.can``.
 _NAV = (
     ("kpi:dashboard", _("Dashboard"), Capability.KPI_VIEW),
-    ("clients:my", _("My workspace"), Capability.KEEP_BOOK),
+    ("clients:my", _("My workspace"), Capability.WORKSPACE),
     ("clients:list", _("Clients"), None),
     ("retention:queue", _("Lost clients"), Capability.CASE_WORK),
     ("team:team", _("Team"), Capability.TEAM_LEAD),

@@ -27,7 +27,10 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz/", views.health, name="health"),
     path("healthz/worker/", views.health_worker, name="health-worker"),
-    # clients/urls.py holds /clients/… and the workspace /my/… under one "clients" namespace.
+    # /my/ is every role's workspace: crm picks the app's page by capability. It comes before
+    # clients/urls.py, which holds /clients/… and the book keeper's /my/ pages under one
+    # "clients" namespace (``clients:my`` reverses to this same path).
+    path("my/", views.my_workspace, name="workspace"),
     path("", include("clients.urls")),
     path("inbox/", include("inbox.urls")),
     path("team/", include("team.urls")),

@@ -1,6 +1,7 @@
 """Project-level pages: the role-aware start page and the health check."""
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
@@ -8,8 +9,10 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET
 from django.views.defaults import permission_denied as default_permission_denied
 
+from clients import views as clients_views
 from crm import health as health_checks
-from staff.models import Role, SecurityEventKind
+from retention import views_workspace as retention_workspace
+from staff.models import Capability, Role, SecurityEventKind
 from staff.security_events import security_event_record
 
 # Where each role starts its day.
@@ -18,8 +21,15 @@ _START_PAGE = {
     Role.MENTOR: "clients:my",
     Role.CLIENT_MANAGER: "clients:my",
     Role.SALES_MANAGER: "clients:my",
-    Role.RETURN_MANAGER: "retention:queue",
+    Role.RETURN_MANAGER: "clients:my",
 }
+
+# SPEC §6, §11: one /my/ for every role with a workspace. Which page it is follows from what
+# the role works (the first capability the user holds): a book of clients, or lost-client cases.
+_WORKSPACES = (
+    (Capability.KEEP_BOOK, clients_views.my_workspace),
+    (Capability.CASE_WORK, retention_workspace.my_workspace),
+)
 
 
 @login_required
@@ -28,6 +38,17 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect(reverse(_START_PAGE[request.user.role]))
     except (KeyError, NoReverseMatch):
         return redirect("clients:list")
+
+
+@login_required
+def my_workspace(request: HttpRequest) -> HttpResponse:
+    """/my/: the workspace page of the app whose work the user does; 403 for a role without
+    a workspace (the director works from the dashboard)."""
+    if request.user.can(Capability.WORKSPACE):
+        for capability, view in _WORKSPACES:
+            if request.user.can(capability):
+                return view(request)
+    raise PermissionDenied
 
 
 @require_GET

@@ -191,7 +191,7 @@ def free_months_ending(user: User):
 def returns_due(user: User, *, today: datetime.date):
     """SPEC §3.3: ``user``'s agreed returns that take effect today — carried out by the night's
     run, or still waiting for it — and any earlier one still not carried out (its reason is on
-    the case). The first day first."""
+    the case). Those still to happen first, the earliest day first; then the ones done."""
     return (
         _held_cases(user)
         .filter(
@@ -199,7 +199,8 @@ def returns_due(user: User, *, today: datetime.date):
             | Q(agreed_starts_on__lt=today, status=CaseStatus.FREE_MONTH)
         )
         .select_related("client", "agreed_manager")
-        .order_by("agreed_starts_on", "pk")
+        .annotate(done=Case(When(status=CaseStatus.RETURNED, then=Value(1)), default=Value(0)))
+        .order_by("done", "agreed_starts_on", "pk")
     )
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from retention import views
+from retention import views, views_workspace
 
 app_name = "retention"
 
@@ -12,4 +12,10 @@ urlpatterns = [
     path("<int:pk>/free-month/", views.case_start_free_month, name="free_month"),
     path("<int:pk>/return/", views.case_return, name="return"),
     path("<int:pk>/decline/", views.case_decline, name="decline"),
+    # The workspace itself is /my/ (crm routes it by capability); its task button posts here.
+    path(
+        "my/tasks/<int:task_pk>/complete/",
+        views_workspace.my_task_complete,
+        name="my-task-complete",
+    ),
 ]

@@ -32,6 +32,9 @@ class Capability(models.TextChoices):
     CLIENT_EXPORT = "client_export", _("Export the client list")
     CONTRACT_WRITE = "contract_write", _("Sign, change and terminate contracts")
     KEEP_BOOK = "keep_book", _("Keep a book of clients (the workspace)")
+    # SPEC §11: every role that receives tasks has a workspace, /my/; which one it is follows
+    # from the role's other capabilities (a book keeper's book, a return manager's cases).
+    WORKSPACE = "workspace", _("Have a workspace of one's own work (/my/)")
     CASE_WORK = "case_work", _("Work the lost-client queue")
     CASES_OVERSEE = "cases_oversee", _("Oversee every lost-client case")
     TEAM_LEAD = "team_lead", _("Lead a team (the team page, refusal decisions)")
@@ -62,12 +65,18 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.CLIENT_EXPORT,
             Capability.CONTRACT_WRITE,
             Capability.KEEP_BOOK,
+            Capability.WORKSPACE,
             Capability.TEAM_LEAD,
             Capability.KPI_VIEW,
         }
     ),
     Role.CLIENT_MANAGER: frozenset(
-        {Capability.CLIENT_CREATE, Capability.CONTRACT_WRITE, Capability.KEEP_BOOK}
+        {
+            Capability.CLIENT_CREATE,
+            Capability.CONTRACT_WRITE,
+            Capability.KEEP_BOOK,
+            Capability.WORKSPACE,
+        }
     ),
     # A sales manager hands their own won client over (SPEC §3.1): a reassignment.
     Role.SALES_MANAGER: frozenset(
@@ -76,9 +85,10 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.CLIENT_REASSIGN,
             Capability.CONTRACT_WRITE,
             Capability.KEEP_BOOK,
+            Capability.WORKSPACE,
         }
     ),
-    Role.RETURN_MANAGER: frozenset({Capability.CASE_WORK}),
+    Role.RETURN_MANAGER: frozenset({Capability.CASE_WORK, Capability.WORKSPACE}),
 }
 
 

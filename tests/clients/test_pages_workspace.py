@@ -97,7 +97,6 @@ def test_anonymous_visitor_is_sent_to_login(client, db):
         ("mentor", 200),
         ("sales_manager", 200),
         ("director", 403),
-        ("return_manager", 403),
     ],
 )
 def test_roles_that_keep_a_book_open_the_workspace(client, request, role_fixture, status):

@@ -18,7 +18,7 @@ START_PAGE = {
     Role.DIRECTOR: "kpi:dashboard",
     Role.MENTOR: "clients:my",
     Role.CLIENT_MANAGER: "clients:my",
-    Role.RETURN_MANAGER: "retention:queue",
+    Role.RETURN_MANAGER: "clients:my",
     Role.SALES_MANAGER: "clients:my",
 }
 
@@ -27,7 +27,7 @@ MENU = {
     Role.DIRECTOR: ["kpi:dashboard", "clients:list", "retention:queue", "team:team"],
     Role.MENTOR: ["kpi:dashboard", "clients:my", "clients:list", "team:team"],
     Role.CLIENT_MANAGER: ["clients:my", "clients:list"],
-    Role.RETURN_MANAGER: ["clients:list", "retention:queue"],
+    Role.RETURN_MANAGER: ["clients:my", "clients:list", "retention:queue"],
     Role.SALES_MANAGER: ["clients:my", "clients:list"],
 }
 

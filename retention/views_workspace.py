@@ -1,0 +1,84 @@
+"""The return manager's workspace /my/ (SPEC §11): their tasks, the free months ending, the
+returns due today and their cases by stage. ``crm`` routes /my/ here for a role whose workspace
+is its lost-client cases rather than a book of clients."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from clients.access import task_completable_by
+from clients.models import Task
+from clients.services import task_complete
+from core.errors import Conflict
+from retention.selectors import (
+    WORKSPACE_ROWS,
+    cases_by_stage,
+    free_months_ending,
+    return_manager_tasks,
+    returns_due,
+    with_days_left,
+)
+from staff.models import Capability, User
+
+MY = "retention/my.html"
+
+
+def has_return_workspace(user: User) -> bool:
+    """Whether ``user``'s workspace is the return manager's: a workspace, and cases to work."""
+    return user.can(Capability.WORKSPACE) and user.can(Capability.CASE_WORK)
+
+
+@require_GET
+@login_required
+def my_workspace(request: HttpRequest) -> HttpResponse:
+    if not has_return_workspace(request.user):
+        raise PermissionDenied
+    today = timezone.localdate()
+    ending = free_months_ending(request.user)
+    context = {
+        "today": today,
+        **_tasks_context(request.user, today=today),
+        "ending": with_days_left(ending[:WORKSPACE_ROWS], today=today),
+        "ending_count": ending.count(),
+        "returns_due": list(returns_due(request.user, today=today)[:WORKSPACE_ROWS]),
+        "stages": cases_by_stage(request.user),
+    }
+    return render(request, MY, context)
+
+
+@require_POST
+@login_required
+def my_task_complete(request: HttpRequest, task_pk: int) -> HttpResponse:
+    """Tick off a task from the workspace; one that mirrors a state says what must happen."""
+    if not has_return_workspace(request.user):
+        raise PermissionDenied
+    task = get_object_or_404(Task, pk=task_pk, assignee=request.user)
+    notice = _("Task done.")
+    try:
+        task_complete(actor=request.user, task=task)
+    except ValidationError as error:
+        notice = " ".join(error.messages)
+    except Conflict as conflict:
+        notice = conflict.message
+    if not request.htmx:
+        messages.info(request, notice)
+        return redirect("clients:my")
+    context = _tasks_context(request.user, today=timezone.localdate()) | {"notice": notice}
+    return render(request, f"{MY}#tasks", context)
+
+
+def _tasks_context(user: User, *, today: datetime.date) -> dict:
+    tasks = return_manager_tasks(user, today=today)
+    shown = list(tasks[:WORKSPACE_ROWS])
+    for task in shown:
+        task.can_complete = task_completable_by(user, task)
+    return {"today": today, "tasks": shown, "tasks_count": tasks.count()}
