@@ -7,10 +7,11 @@ Every queryset starts from ``clients_visible_to(request.user)``, so another mana
 from __future__ import annotations
 
 import django_filters
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
@@ -46,15 +47,28 @@ from clients.serializers import (
     ClientReassignSerializer,
     ClientRequestSerializer,
     ClientSerializer,
+    ClientsReassignSerializer,
     ClientUpdateSerializer,
     InteractionSerializer,
     ReferralSerializer,
     RequestRefuseSerializer,
     RequestRejectRefusalSerializer,
+    TaskGiveSerializer,
     TaskSerializer,
 )
 from core.api import IdFilter, InputSerializersMixin, MomentFilter, StrictBooleanFilter, with_errors
 from staff.models import Capability, Role
+
+ReassignResultSerializer = inline_serializer(
+    "ClientsReassignResult",
+    fields={
+        "reassigned": inline_serializer(
+            "ReassignedClient",
+            fields={"client": serializers.IntegerField(), "manager": serializers.IntegerField()},
+            many=True,
+        )
+    },
+)
 
 
 def _fake(view) -> bool:
@@ -101,6 +115,7 @@ class ClientViewSet(
         # The service checks the object: a mentor only within the group, a sales manager only
         # their own won clients (SPEC §3.1).
         "reassign": Capability.CLIENT_REASSIGN,
+        "reassign_many": Capability.CLIENT_REASSIGN,
     }
 
     def get_queryset(self):
@@ -154,6 +169,38 @@ class ClientViewSet(
         serializer.is_valid(raise_exception=True)
         services.client_reassign(actor=request.user, client=client, **serializer.validated_data)
         return Response(self._read(client))
+
+    @extend_schema(
+        summary="Give a selection of clients to another manager, or spread them",
+        description=(
+            "All or nothing, with the rules of the single reassign for each client. "
+            '`manager` is a person\'s id or `"spread"`: each client then goes to the rest of its '
+            "manager's group, least loaded relative to effective capacity first, nobody above "
+            "capacity while anyone has room."
+        ),
+        request=ClientsReassignSerializer,
+        responses=with_errors({200: ReassignResultSerializer}, 400, 403),
+    )
+    @action(detail=False, methods=["post"], url_path="reassign", url_name="reassign-many")
+    def reassign_many(self, request):
+        serializer = ClientsReassignSerializer(
+            data=request.data, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            assignments = services.clients_reassign_many(
+                actor=request.user,
+                clients=data["clients"],
+                target=data["manager"],
+                effective_on=data.get("effective_on"),
+                reason=data["reason"],
+            )
+        except DjangoValidationError as error:  # the service's "target" is this body's "manager"
+            raise services.rename_error_field(error, "target", "manager") from None
+        return Response(
+            {"reassigned": [{"client": a.client_id, "manager": a.manager_id} for a in assignments]}
+        )
 
 
 # --- interactions ---------------------------------------------------------------------------
@@ -354,6 +401,20 @@ class TaskFilter(django_filters.FilterSet):
 class TaskViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = TaskSerializer
     filterset_class = TaskFilter
+
+    def get_serializer_class(self):
+        return TaskGiveSerializer if self.action == "create" else TaskSerializer
+
+    @extend_schema(
+        summary="Give a task to a colleague or to oneself (the assignee is notified)",
+        request=TaskGiveSerializer,
+        responses=with_errors({201: TaskSerializer}, 400, 403),
+    )
+    def create(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        task = services.task_give(actor=request.user, **serializer.validated_data)
+        return Response(TaskSerializer(task).data, status=status.HTTP_201_CREATED)
 
     def get_queryset(self):
         if _fake(self):

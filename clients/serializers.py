@@ -8,6 +8,8 @@ recorded something) are read-only (R06).
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from clients.access import clients_editable_by, clients_visible_to
@@ -19,9 +21,9 @@ from clients.models import (
     Referral,
     Task,
 )
-from clients.services import CLIENT_EDITABLE_FIELDS
-from core.api import ModelSerializer, ScopedPrimaryKeyRelatedField, StrictCharField
-from staff.access import staff_visible_to
+from clients.services import CLIENT_EDITABLE_FIELDS, REASSIGN_BATCH_MAX, SPREAD
+from core.api import MAX_ID, ModelSerializer, ScopedPrimaryKeyRelatedField, StrictCharField
+from staff.access import staff_visible_to, task_assignees_for
 from staff.models import User
 
 
@@ -106,6 +108,56 @@ class ClientReassignSerializer(serializers.Serializer):
         choices=REASSIGN_REASONS, default=AssignmentReason.REASSIGN.value
     )
     effective_on = serializers.DateField(required=False, help_text="Defaults to today.")
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "integer", "description": "The new manager's id."},
+            {"type": "string", "enum": [SPREAD]},
+        ]
+    }
+)
+class ManagerOrSpreadField(ScopedPrimaryKeyRelatedField):
+    """A person's id, or ``"spread"``: each client to the least loaded of its group relative to
+    effective capacity (SPEC §3.6)."""
+
+    def to_internal_value(self, data):
+        if data == SPREAD:
+            return SPREAD
+        if isinstance(data, bool | float):
+            # An id is a whole number: 12.5 would otherwise be read as 12.
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return super().to_internal_value(data)
+
+
+class ClientsReassignSerializer(serializers.Serializer):
+    """``POST clients/reassign/``: a selection of clients at once, all or nothing."""
+
+    clients = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        allow_empty=False,
+        min_length=1,
+        max_length=REASSIGN_BATCH_MAX,
+        help_text="Ids of the clients to reassign.",
+    )
+    manager = ManagerOrSpreadField(model=User, scope=staff_visible_to)
+    reason = serializers.ChoiceField(
+        choices=REASSIGN_REASONS, default=AssignmentReason.REASSIGN.value
+    )
+    effective_on = serializers.DateField(required=False, help_text="Defaults to today.")
+
+    def validate_clients(self, ids: list[int]) -> list[Client]:
+        """The caller's visible clients; an id they cannot see is refused like a missing one."""
+        request = self.context["request"]
+        wanted = set(ids)
+        found = list(clients_visible_to(request.user).filter(pk__in=wanted).order_by("pk"))
+        missing = sorted(wanted - {client.pk for client in found})
+        if missing:
+            raise serializers.ValidationError(
+                _("No such clients: %(ids)s.") % {"ids": ", ".join(map(str, missing[:10]))}
+            )
+        return found
 
 
 class InteractionSerializer(ModelSerializer):
@@ -199,3 +251,15 @@ class TaskSerializer(serializers.ModelSerializer):
         model = Task
         fields = ["id", "client", "kind", "title", "due_on", "done_at", "created_by", "created_at"]
         read_only_fields = fields
+
+
+class TaskGiveSerializer(ModelSerializer):
+    """A task given to someone (or oneself): ``clients.services.task_give`` decides the rest."""
+
+    assignee = ScopedPrimaryKeyRelatedField(model=User, scope=task_assignees_for)
+    client = _client_field(scope=clients_visible_to, required=False, allow_null=True)
+
+    class Meta:
+        model = Task
+        fields = ["assignee", "client", "title", "due_on"]
+        extra_kwargs = {"title": {"required": True, "allow_blank": False}}

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from clients.access import (
     client_reassignable_by,
     clients_editable_by,
+    clients_visible_to,
     task_answerable_by,
     task_completable_by,
 )
@@ -50,7 +51,7 @@ from core.errors import Conflict
 from core.working_days import add_working_days
 from inbox.models import NotificationKind
 from inbox.services import notify
-from staff.access import group_member_ids
+from staff.access import group_member_ids, task_assignees_for
 from staff.capacity import spread_among
 from staff.models import BOOK_ROLES, OWNER_ROLES, Capability, Role, SecurityEventKind, User
 from staff.security_events import security_event_on_commit
@@ -525,6 +526,52 @@ def task_complete(*, actor: User, task: Task) -> Task:
     task.refresh_from_db()
     if not updated:
         raise ValidationError({"task": _("The task is already done.")})
+    return task
+
+
+@transaction.atomic
+def task_give(
+    *,
+    actor: User,
+    assignee: User,
+    title: str,
+    due_on: datetime.date,
+    client: Client | None = None,
+) -> Task:
+    """A task one person gives another, or themselves (SPEC §11): the assignee is told in the
+    same transaction. Whom each role may give tasks is ``staff.access.task_assignees_for``; the
+    client, if any, must be one the actor sees; the due date is today or later, within SPEC §10."""
+    if client is not None and not clients_visible_to(actor).filter(pk=client.pk).exists():
+        raise PermissionDenied(_("You cannot see this client."))
+    if assignee is None or not task_assignees_for(actor).filter(pk=assignee.pk).exists():
+        raise ValidationError({"assignee": _("You cannot give a task to this person.")})
+    title = (title or "").strip()
+    if not title:
+        raise ValidationError({"title": _("Say what is to be done.")})
+    if len(title) > Task._meta.get_field("title").max_length:
+        raise ValidationError({"title": _("The task is too long.")})
+    today = timezone.localdate()
+    business_date_check(due_on, field="due_on", today=today)
+    if due_on < today:
+        raise ValidationError({"due_on": _("A task is due today or later.")})
+    task = Task.objects.create(
+        assignee=assignee,
+        client=client,
+        kind=TaskKind.MANUAL,
+        title=title,
+        due_on=due_on,
+        created_by=actor,
+    )
+    notify(
+        recipient=assignee,
+        actor=actor,
+        kind=NotificationKind.TASK_GIVEN,
+        client=client,
+        url=reverse("clients:detail", args=[client.pk]) if client else reverse("clients:my"),
+        by=actor.get_full_name(),
+        title=title,
+        due_on=due_on.isoformat(),
+    )
     return task
 
 

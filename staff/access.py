@@ -34,3 +34,20 @@ def staff_visible_to(user: User) -> QuerySet[User]:
     if user.role in (Role.RETURN_MANAGER, Role.SALES_MANAGER):
         return people.filter(Q(pk=user.pk) | Q(is_active=True, role__in=BOOK_ROLES))
     return people.filter(pk=user.pk)
+
+
+def task_assignees_for(user: User) -> QuerySet[User]:
+    """Whom ``user`` may give a task (SPEC §11: the assignee is told):
+
+    - director: every active colleague;
+    - mentor: the active members of their group, themselves included;
+    - anyone else: themselves.
+    """
+    people = User.objects.filter(is_active=True)
+    if not user.is_authenticated or not user.is_active:
+        return people.none()
+    if user.role == Role.DIRECTOR:
+        return people
+    if user.role == Role.MENTOR:
+        return people.filter(pk__in=group_member_ids(user))
+    return people.filter(pk=user.pk)

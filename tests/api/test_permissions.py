@@ -111,6 +111,13 @@ ROWS = [
         obj="acme",
         body=lambda w, role: {"manager": w.colleague.pk},
     ),
+    Row(
+        "post",
+        "/api/v1/clients/reassign/",
+        # A sales manager may hand over only their own won clients: acme is not one they see.
+        {**only(200, ("director", "mentor"), 403), "sales_manager": 400},
+        body=lambda w, role: {"clients": [w.acme.pk], "manager": w.colleague.pk},
+    ),
     Row("get", "/api/v1/contracts/", ALL_OK),
     Row(
         "post",
@@ -181,6 +188,17 @@ ROWS = [
         body=lambda w, role: {"referrer": w.acme.pk, "organisation": "МБОУ СОШ № 12"},
     ),
     Row("get", "/api/v1/tasks/", ALL_OK),
+    # The director gives anyone a task, a mentor their group, anyone else only themselves.
+    Row(
+        "post",
+        "/api/v1/tasks/",
+        only(201, WORKERS, 400),
+        body=lambda w, role: {
+            "assignee": w.manager.pk,
+            "title": "Позвонить главбуху",
+            "due_on": _today(),
+        },
+    ),
     # The director closes anyone's task, on the card and in the API alike (clients.access).
     Row("post", "/api/v1/tasks/{id}/done/", only(200, ("manager", "director"), 404), obj="task"),
     Row("get", "/api/v1/lost-cases/", ALL_OK),
