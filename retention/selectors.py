@@ -159,11 +159,16 @@ def _held_cases(user: User):
     return LostCase.objects.filter(return_manager=user)
 
 
+# A free month ending is given to the return manager 3 days ahead (SPEC §11): the workspace
+# lists the tasks of those days too, not only the ones due today.
+TASKS_AHEAD_DAYS = 3
+
+
 def return_manager_tasks(user: User, *, today: datetime.date):
-    """``user``'s open tasks due today or earlier (``clients.selectors.tasks_due_for``), each
-    with the case of its client that ``user`` works (``case_id``) and the day its return is
-    agreed from (``case_agreed_from``), so a task that closes itself can say what must happen
-    instead and link to where it happens."""
+    """``user``'s open tasks due within TASKS_AHEAD_DAYS or earlier, oldest first
+    (``clients.selectors.tasks_due_for``), each with the case of its client that ``user`` works
+    (``case_id``) and the day its return is agreed from (``case_agreed_from``), so a task that
+    closes itself can say what must happen instead and link to where it happens."""
     held = (
         _held_cases(user)
         .filter(
@@ -171,7 +176,8 @@ def return_manager_tasks(user: User, *, today: datetime.date):
         )
         .order_by("-pk")
     )
-    return tasks_due_for(user, today=today).annotate(
+    due_by = today + datetime.timedelta(days=TASKS_AHEAD_DAYS)
+    return tasks_due_for(user, today=due_by).annotate(
         case_id=Subquery(held.values("pk")[:1]),
         case_agreed_from=Subquery(held.values("agreed_starts_on")[:1]),
     )

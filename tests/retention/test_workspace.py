@@ -86,7 +86,7 @@ def desk(manager, colleague, return_manager, second_return_manager, director):
     - ``waiting``: free month ended yesterday, return agreed from today, not yet carried out;
     - ``failed``: return agreed from yesterday, not carried out (the manager chosen left);
     - a colleague's case in a free month, which is not theirs.
-    And a manual task given by the director.
+    And two tasks given by the director, due today and in four days.
     """
     returned = in_work(
         "МБОУ СОШ № 3",
@@ -142,6 +142,14 @@ def desk(manager, colleague, return_manager, second_return_manager, director):
         client=cases["failed"].client,
         kind=TaskKind.FREE_MONTH_ENDING,
         due_on=D(2026, 11, 13),
+    )
+    cases["later_task"] = Task.objects.create(
+        assignee=return_manager,
+        client=cases["agreed"].client,
+        kind=TaskKind.MANUAL,
+        title="Отправить договор",
+        due_on=D(2026, 11, 19),
+        created_by=director,
     )
     cases["manual_task"] = Task.objects.create(
         assignee=return_manager,
@@ -268,21 +276,21 @@ def test_tasks_show_the_done_button_only_where_a_task_may_be_ticked_off(
 
     tasks = section(client.get("/my/"), "my-tasks")
 
-    rows = dict(re.findall(r'data-task-id="(\d+)" data-kind="(\w+)"', tasks))
-    assert rows == {
-        str(desk["overdue_task"].pk): TaskKind.FREE_MONTH_ENDING,
-        str(desk["manual_task"].pk): TaskKind.MANUAL,
-    }
+    # Oldest first, up to three days ahead (a free month ending is given three days ahead).
+    rows = re.findall(r'data-task-id="(\d+)" data-kind="(\w+)"', tasks)
+    assert rows == [
+        (str(desk["overdue_task"].pk), TaskKind.FREE_MONTH_ENDING),
+        (str(desk["manual_task"].pk), TaskKind.MANUAL),
+        (str(desk["ending_task"].pk), TaskKind.FREE_MONTH_ENDING),
+    ]
     assert tasks.count('data-testid="task-done"') == 1
     assert f'action="/retention/my/tasks/{desk["manual_task"].pk}/complete/"' in tasks
     # A free month ending is not ticked off: the row says what must happen and opens the case.
-    assert f'href="/retention/{desk["failed"].pk}/" data-testid="task-open-case"' in tasks
-    assert (
-        gettext("Return agreed from %(day)s: the task closes itself once it is carried out.").split(
-            "%"
-        )[0]
-        in tasks
-    )
+    for case in (desk["failed"], desk["ending"]):
+        assert f'href="/retention/{case.pk}/" data-testid="task-open-case"' in tasks
+    agreed = gettext("Return agreed from %(day)s: the task closes itself once it is carried out.")
+    assert agreed % {"day": "14 ноября"} in tasks
+    assert gettext("Record the return or decline the case: the task closes itself then.") in tasks
 
 
 def test_ticking_off_a_manual_task_with_htmx_refreshes_the_tasks(client, desk, return_manager):
