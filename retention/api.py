@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import django_filters
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -162,6 +162,7 @@ class LostCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         "claim": Capability.CASE_WORK,
         "start_free_month": Capability.CASE_WORK,
         "return_client": Capability.CASE_WORK,
+        "withdraw_return": Capability.CASE_WORK,
         "decline": Capability.CASE_WORK,
     }
 
@@ -203,8 +204,27 @@ class LostCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     @extend_schema(
         summary="Return the client: a new paid contract and a different client manager",
+        description=(
+            "From today or a past day the client is returned at once: 200, the case is "
+            "`returned`. During a free month a day ahead (at the latest the day after the free "
+            "month ends) records an agreed return instead: 202, the case stays in its free month "
+            "with `agreed_return` set, and the return is carried out on that day. Sending it "
+            "again changes the agreement."
+        ),
         request=LostCaseReturnSerializer,
-        responses=with_errors({200: LostCaseSerializer}, 400, 403, 404, 409),
+        responses=with_errors(
+            {
+                200: OpenApiResponse(LostCaseSerializer, description="The client is returned."),
+                202: OpenApiResponse(
+                    LostCaseSerializer,
+                    description="The return is agreed and will be carried out on its day.",
+                ),
+            },
+            400,
+            403,
+            404,
+            409,
+        ),
     )
     @action(detail=True, methods=["post"], url_path="return")
     def return_client(self, request, pk=None):
@@ -213,7 +233,22 @@ class LostCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             data=request.data, context=self.get_serializer_context()
         )
         serializer.is_valid(raise_exception=True)
-        case = services.lost_case_return(actor=request.user, case=case, **serializer.validated_data)
+        case = services.lost_case_return_agree(
+            actor=request.user, case=case, **serializer.validated_data
+        )
+        response = self._done(case)
+        if case.status != CaseStatus.RETURNED:
+            response.status_code = status.HTTP_202_ACCEPTED
+        return response
+
+    @extend_schema(
+        summary="Withdraw the agreed return before its day; the case stays in its free month",
+        request=None,
+        responses=with_errors({200: LostCaseSerializer}, 403, 404, 409),
+    )
+    @action(detail=True, methods=["post"], url_path="withdraw-return")
+    def withdraw_return(self, request, pk=None):
+        case = services.lost_case_return_withdraw(actor=request.user, case=self.get_object())
         return self._done(case)
 
     @extend_schema(

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from clients.access import clients_editable_by
 from clients.models import Client, Contract, ContractKind, TerminationReason
 from core.api import ScopedPrimaryKeyRelatedField, StrictCharField
-from retention.models import LostCase
+from retention.models import CaseStatus, LostCase
 from staff.access import staff_visible_to
 from staff.models import User
 
@@ -68,7 +69,34 @@ class ContractChangeFeeSerializer(serializers.Serializer):
     number = StrictCharField(required=False, allow_blank=True, max_length=50)
 
 
+class AgreedReturnSerializer(serializers.Serializer):
+    """A return the client agreed to from a day ahead (SPEC §3.3): carried out on ``starts_on``
+    by the nightly chain; until then nothing of it is in the contracts or the assignments."""
+
+    agreed_on = serializers.DateField(help_text="The day the client agreed.")
+    agreed_by = serializers.IntegerField(source="agreed_by_id")
+    starts_on = serializers.DateField(
+        source="agreed_starts_on", help_text="First day of the paid service and the new manager."
+    )
+    monthly_fee = serializers.DecimalField(source="agreed_fee", max_digits=12, decimal_places=2)
+    manager = serializers.IntegerField(source="agreed_manager_id")
+    number = serializers.CharField(source="agreed_number", allow_blank=True)
+    carried_out = serializers.SerializerMethodField(
+        help_text="Whether the return has happened (the case is returned)."
+    )
+    failure = serializers.CharField(
+        source="agreed_failure",
+        allow_blank=True,
+        help_text="Why the return could not be carried out on its day; empty when nothing failed.",
+    )
+
+    def get_carried_out(self, case: LostCase) -> bool:
+        return case.status == CaseStatus.RETURNED
+
+
 class LostCaseSerializer(serializers.ModelSerializer):
+    agreed_return = serializers.SerializerMethodField()
+
     class Meta:
         model = LostCase
         fields = [
@@ -87,8 +115,15 @@ class LostCaseSerializer(serializers.ModelSerializer):
             "closed_on",
             "decline_reason",
             "created_at",
+            "agreed_return",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(AgreedReturnSerializer(allow_null=True))
+    def get_agreed_return(self, case: LostCase) -> dict | None:
+        if case.agreed_starts_on is None:
+            return None
+        return AgreedReturnSerializer(case).data
 
 
 class ContractTerminationSerializer(serializers.Serializer):
@@ -109,7 +144,13 @@ class LostCaseReturnSerializer(serializers.Serializer):
         scope=staff_visible_to,
         help_text="The client manager who takes the client; never the one who lost it.",
     )
-    starts_on = serializers.DateField()
+    starts_on = serializers.DateField(
+        help_text=(
+            "First day of the paid service. Today or a past day returns the client at once. "
+            "During a free month a day ahead, up to the day after the free month ends, records "
+            "an agreed return, carried out on that day."
+        )
+    )
     monthly_fee = serializers.DecimalField(**_MONEY)
     number = StrictCharField(required=False, allow_blank=True, max_length=50)
 
