@@ -171,6 +171,7 @@ class ClientViewSet(
         return Response(self._read(client))
 
     @extend_schema(
+        operation_id="clients_reassign_many",
         summary="Give a selection of clients to another manager, or spread them",
         description=(
             "All or nothing, with the rules of the single reassign for each client. "

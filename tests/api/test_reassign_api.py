@@ -179,6 +179,7 @@ def test_the_schema_documents_a_person_or_spread(db):
     operation = schema["paths"]["/api/v1/clients/reassign/"]["post"]
     body = schema["components"]["schemas"]["ClientsReassign"]
     assert operation["summary"] == "Give a selection of clients to another manager, or spread them"
+    assert operation["operationId"] == "clients_reassign_many"  # not a clash with the single one
     assert body["properties"]["manager"]["oneOf"][1] == {"type": "string", "enum": ["spread"]}
     assert body["required"] == ["clients", "manager"]
     assert (
