@@ -58,6 +58,11 @@ REFERRAL_RATE = 0.0355  # → ≈40 referral clients a month at 1,500 clients
 ACTIVE_SALES_RATE = 0.0035
 INBOUND_RATE = 0.0025
 RETURN_SHARE = 0.40  # of the lost cases that close
+# A client that comes back after its free month makes up its mind on some day of the free month,
+# from this one on (within AGREED_SPREAD_DAYS more); the return manager records the return that
+# day, as an agreed return (SPEC §3.3).
+AGREED_AFTER_DAYS = 7
+AGREED_SPREAD_DAYS = 14
 FEE_CHANGE_RATE = 0.008
 REASSIGN_RATE = 0.004
 
@@ -147,9 +152,12 @@ class SimContract:
 
 
 class SimCase:
-    """A ``LostCase``; ``free`` is its free-month contract."""
+    """A ``LostCase``; ``free`` is its free-month contract; ``planned_return`` the day a client
+    in its free month today will come back (None when it will not)."""
 
     __slots__ = (
+        "agreed_manager",
+        "agreed_on",
         "claimed_at",
         "client",
         "closed_on",
@@ -161,6 +169,7 @@ class SimCase:
         "lost_by",
         "lost_on",
         "new_manager",
+        "planned_return",
         "reason",
         "return_manager",
         "returned_on",
@@ -434,6 +443,7 @@ class Company:
         while month <= self.last_day:
             self._month(month, min(month_end(month), self.last_day))
             month = add_months(month, 1)
+        self._agree_returns()
         self._finish()
 
     def _initial_base(self, size: int) -> None:
@@ -655,6 +665,7 @@ class Company:
         case.status = CaseStatus.OPEN
         case.return_manager = case.claimed_at = case.free = case.free_starts = None
         case.returned_on = case.new_manager = case.closed_on = None
+        case.planned_return = case.agreed_on = case.agreed_manager = None
         case.decline_reason = ""
         client.cases.append(case)
         self.cases.append(case)
@@ -696,6 +707,8 @@ class Company:
             if returned_on < today:
                 case.returned_on = returned_on
                 self.returns_due.setdefault((returned_on.year, returned_on.month), []).append(case)
+            elif case.status == CaseStatus.FREE_MONTH:
+                case.planned_return = returned_on
         elif declined_on is not None and declined_on < today:
             case.status = CaseStatus.DECLINED
             case.closed_on = declined_on
@@ -727,6 +740,34 @@ class Company:
         case.status = CaseStatus.RETURNED
         case.closed_on = day
         case.new_manager = manager
+
+    def _agree_returns(self) -> None:
+        """SPEC §3.3: a client in its free month today that will come back after it, and has
+        made up its mind before today, has an agreed return on its case: from the day after
+        the free month, at the lost fee, to one of the three least loaded book keepers today
+        (never the one who lost it). The day it agreed and the manager follow from the day of
+        the loss, not from draws, so the rest of the company is the same as without
+        agreements; the nightly chain carries them out on their day, so only days still ahead
+        are agreed."""
+        today = self.today
+        for case in self.cases:
+            if case.planned_return is None or case.planned_return <= today:
+                continue
+            mark = case.lost_on.toordinal()
+            days = AGREED_AFTER_DAYS + mark % AGREED_SPREAD_DAYS
+            agreed_on = case.free.starts_on + datetime.timedelta(days=days)
+            if agreed_on >= today:
+                continue
+            current = self.client_by_id[case.client].manager
+            ranked = sorted(
+                (self._ratio(person, today), person.id)
+                for person in self.book_keepers
+                if person.id not in (case.lost_by, current) and person.available(today)
+            )
+            if not ranked:
+                continue
+            case.agreed_on = agreed_on
+            case.agreed_manager = ranked[mark % min(3, len(ranked))][1]
 
     def _finish(self) -> None:
         """Each client's status today, derived as the product derives it (SPEC §2)."""

@@ -197,6 +197,20 @@ def _contracts(company: Company, tables: BulkTables) -> None:
         )
 
 
+def _agreement(case) -> dict:
+    """The agreed-return columns of ``case`` (SPEC §3.3); empty without an agreement."""
+    agreed = case is not None and case.agreed_on is not None
+    return {
+        "agreed_on": case.agreed_on if agreed else None,
+        "agreed_by_id": case.return_manager if agreed else None,
+        "agreed_starts_on": case.planned_return if agreed else None,
+        "agreed_fee": case.fee if agreed else None,
+        "agreed_manager_id": case.agreed_manager if agreed else None,
+        "agreed_number": "",
+        "agreed_failure": "",
+    }
+
+
 def _cases(company: Company, tables: BulkTables) -> None:
     cases = tables.table(LostCase)
     history = tables.history(LostCase)
@@ -218,11 +232,12 @@ def _cases(company: Company, tables: BulkTables) -> None:
             "closed_on": case.closed_on,
             "decline_reason": case.decline_reason,
             "created_at": created,
+            **_agreement(case),
         }
         cases.add(row)
         blank = {**row, "status": CaseStatus.OPEN, "return_manager_id": None, "claimed_at": None,
                  "free_month_contract_id": None, "returned_on": None, "new_manager_id": None,
-                 "closed_on": None, "decline_reason": ""}  # fmt: skip
+                 "closed_on": None, "decline_reason": "", **_agreement(None)}  # fmt: skip
         history.record(blank, "+", created, case.lost_by, "клиент потерян")
         state = blank
         if case.claimed_at is not None:
@@ -245,6 +260,10 @@ def _cases(company: Company, tables: BulkTables) -> None:
                 company.at(case.free.starts_on, 10),
                 case.return_manager,
                 "начат бесплатный месяц",
+            )
+        if case.agreed_on is not None:
+            history.record(
+                row, "~", company.at(case.agreed_on, 11), case.return_manager, "возврат согласован"
             )
         if case.status in (CaseStatus.RETURNED, CaseStatus.DECLINED):
             why = "клиент возвращён" if case.status == CaseStatus.RETURNED else "отказ от возврата"

@@ -291,7 +291,7 @@ def test_small_company_keeps_every_rule_of_the_domain():
         ).exists()
 
     # Cases: one per controllable loss, with the right date, owner and fee.
-    cases = list(LostCase.objects.select_related("free_month_contract"))
+    cases = list(LostCase.objects.select_related("free_month_contract", "client", "agreed_manager"))
     statuses = {case.status for case in cases}
     assert {CaseStatus.RETURNED, CaseStatus.DECLINED} <= statuses
     controllable_losses = 0
@@ -334,6 +334,8 @@ def test_small_company_keeps_every_rule_of_the_domain():
         else:
             assert case.lost_on + window >= TODAY
             assert (case.return_manager_id is None) == (case.status == CaseStatus.OPEN)
+        if case.agreed_starts_on is not None:
+            assert_agreed_return_keeps_the_rules(case)
 
     # Requests and contacts.
     assert not ClientRequest.objects.filter(due_at__lt=F("opened_at")).exists()
@@ -360,6 +362,20 @@ def test_small_company_keeps_every_rule_of_the_domain():
     assert goal.start_on == TODAY
     assert goal.target_clients == 600
     assert goal.start_clients == Client.objects.filter(status="active").count()
+
+
+def assert_agreed_return_keeps_the_rules(case: LostCase) -> None:
+    """An agreed return (SPEC §3.3): in the free month, from the day after it, still ahead,
+    agreed by the case's return manager, to an active book keeper who did not lose the client."""
+    free = case.free_month_contract
+    assert case.status == CaseStatus.FREE_MONTH
+    assert case.agreed_starts_on == free.ends_on + ONE_DAY > TODAY
+    assert free.starts_on < case.agreed_on < TODAY
+    assert (case.agreed_by_id, case.agreed_fee) == (case.return_manager_id, case.lost_fee)
+    assert case.agreed_manager_id not in (case.lost_by_id, case.client.manager_id)
+    assert case.agreed_manager.is_active
+    assert case.agreed_manager.role in (Role.CLIENT_MANAGER, Role.MENTOR)
+    assert case.closed_on is None
 
 
 def department_figures(today: datetime.date) -> dict[str, float]:
@@ -424,6 +440,14 @@ def test_default_company_has_the_kpis_of_todays_company():
     assert printed.natural_share == pytest.approx(figures["natural_share"])
     assert printed.referrals_per_month == pytest.approx(figures["referrals_per_month"])
     assert printed.return_rate_12m == pytest.approx(figures["return_rate"])
+
+    # The return manager's workspace has agreed returns to show.
+    agreed = LostCase.objects.filter(agreed_starts_on__isnull=False).select_related(
+        "free_month_contract", "client", "agreed_manager"
+    )
+    assert 1 <= len(agreed) <= 8
+    for case in agreed:
+        assert_agreed_return_keeps_the_rules(case)
 
     kpi_snapshots_recompute(today=TODAY)
     snapshot = KpiSnapshot.objects.get(scope=Scope.DEPARTMENT, month=figures["month"])
