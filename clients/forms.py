@@ -201,7 +201,7 @@ def person_choices(people: Iterable[User], *, on: datetime.date) -> list[tuple[s
     return [(str(person.pk), person_label(person, on=on)) for person in people]
 
 
-def _not_after_today(value: datetime.date, field: str) -> datetime.date:
+def date_not_after_today(value: datetime.date, field: str) -> datetime.date:
     """SPEC §10 for a reassignment date, checked before the confirmation step: the service
     checks it again."""
     try:
@@ -215,7 +215,7 @@ class ClientReassignForm(ServiceForm):
     """One client to another manager from its card: among the people the actor may give clients
     to (``clients.access.reassign_targets``), effective today or a day in the past."""
 
-    manager = forms.ChoiceField(label=_("New manager"))
+    manager = forms.ChoiceField(label=_("Give the client to"))
     effective_on = forms.DateField(
         label=_("From"),
         widget=_date_input(),
@@ -236,7 +236,7 @@ class ClientReassignForm(ServiceForm):
         self.client = client
 
     def clean_effective_on(self):
-        return _not_after_today(self.cleaned_data["effective_on"], "effective_on")
+        return date_not_after_today(self.cleaned_data["effective_on"], "effective_on")
 
     def question(self) -> str:
         return gettext("Give %(client)s to %(name)s?") % {
@@ -292,7 +292,7 @@ class ClientsReassignForm(ServiceForm):
         self.fields["effective_on"].initial = today
 
     def clean_effective_on(self):
-        return _not_after_today(self.cleaned_data["effective_on"], "effective_on")
+        return date_not_after_today(self.cleaned_data["effective_on"], "effective_on")
 
     def clean(self):
         cleaned = super().clean()
