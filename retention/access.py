@@ -44,6 +44,12 @@ def cases_in_queue_for(user: User) -> QuerySet[LostCase]:
     return LostCase.objects.filter(Q(status=CaseStatus.OPEN) | Q(return_manager=user))
 
 
+def has_return_workspace(user: User) -> bool:
+    """Whether ``user``'s workspace (/my/, SPEC §11) is the return manager's: a role with a
+    workspace of its own whose work is lost-client cases."""
+    return user.can(Capability.WORKSPACE) and user.can(Capability.CASE_WORK)
+
+
 def case_held_by(user: User, case: LostCase) -> bool:
     """Whether ``user`` holds ``case``: the return manager who claimed it, or the director."""
     return user.can(Capability.CASE_WORK) and (

@@ -19,6 +19,7 @@ from clients.access import task_completable_by
 from clients.models import Task
 from clients.services import task_complete
 from core.errors import Conflict
+from retention.access import has_return_workspace
 from retention.selectors import (
     WORKSPACE_ROWS,
     cases_by_stage,
@@ -27,14 +28,9 @@ from retention.selectors import (
     returns_due,
     with_days_left,
 )
-from staff.models import Capability, User
+from staff.models import User
 
 MY = "retention/my.html"
-
-
-def has_return_workspace(user: User) -> bool:
-    """Whether ``user``'s workspace is the return manager's: a workspace, and cases to work."""
-    return user.can(Capability.WORKSPACE) and user.can(Capability.CASE_WORK)
 
 
 @require_GET
