@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -18,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from clients.access import clients_visible_to, visible_through
 from clients.models import ClientRequest
 from clients.selectors import refusals_awaiting, requests_overdue
+from core.confirm import confirmation_page
 from staff.models import Capability, User
 from team.forms import HandoverForm, RefusalApproveForm, RefusalRejectForm
 from team.selectors import team_groups, team_member_figures, team_members
@@ -46,7 +48,10 @@ def team(request: HttpRequest) -> HttpResponse:
 @require_POST
 @login_required
 def refusal_approve(request: HttpRequest, pk: int) -> HttpResponse:
-    return _refusal_decision(request, pk, RefusalApproveForm, _("Refusal approved."))
+    """Refusing a client's request is final (SPEC §3.4): the approver confirms it first."""
+    return _refusal_decision(
+        request, pk, RefusalApproveForm, _("Refusal approved."), confirm=_confirm_approval
+    )
 
 
 @require_POST
@@ -58,30 +63,58 @@ def refusal_reject(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @login_required
 def member_handover(request: HttpRequest, pk: int) -> HttpResponse:
-    """SPEC §3.6: only the director dismisses a manager, handing the whole book over at once."""
+    """SPEC §3.6: only the director dismisses a manager, handing the whole book over at once
+    (per client, to one colleague, or spread), confirmed first."""
     if not request.user.can(Capability.STAFF_MANAGE):
         raise PermissionDenied
     member = get_object_or_404(team_members(request.user), pk=pk)
     team_member_figures([member], today=timezone.localdate())
-    form = HandoverForm(request.POST or None, leaving=member)
-    if request.method == "POST" and form.submit(actor=request.user, user=member):
-        messages.success(
+    form = HandoverForm(request.POST if request.method == "POST" else None, leaving=member)
+    if form.is_bound and form.is_valid():
+        page = confirmation_page(
             request,
-            _("%(name)s is dismissed; %(count)d clients handed over.")
-            % {"name": member, "count": len(form.result)},
+            question=form.question(),
+            cancel_url=reverse("team:handover", args=[member.pk]),
+            action_label=_("Hand over and dismiss"),
         )
-        return redirect("team:team")
+        if page is not None:
+            return page
+        if form.submit(actor=request.user, user=member):
+            messages.success(
+                request,
+                _("%(name)s is dismissed; %(count)d clients handed over.")
+                % {"name": member, "count": len(form.result)},
+            )
+            return redirect("team:team")
     status = 422 if form.errors else 200
     return render(request, "team/handover.html", {"member": member, "form": form}, status=status)
 
 
-def _refusal_decision(request: HttpRequest, pk: int, form_class, message: str) -> HttpResponse:
+def _confirm_approval(request: HttpRequest, client_request: ClientRequest) -> HttpResponse | None:
+    question = _(
+        "Approve the refusal of the request “%(topic)s” of %(client)s? "
+        "The request closes as refused for good."
+    ) % {"topic": client_request.topic, "client": client_request.client.name}
+    return confirmation_page(
+        request,
+        question=question,
+        cancel_url=f"{reverse('team:team')}#refusals",
+        action_label=_("Approve refusal"),
+    )
+
+
+def _refusal_decision(
+    request: HttpRequest, pk: int, form_class, message: str, *, confirm=None
+) -> HttpResponse:
     _require_team_lead(request)
     # The requests the API answers about too (clients.access); the service decides the rest: a
     # request not waiting for a decision is a conflict, one that is not theirs to decide a 403.
     client_request = get_object_or_404(
-        ClientRequest.objects.filter(visible_through(request.user)), pk=pk
+        ClientRequest.objects.filter(visible_through(request.user)).select_related("client"),
+        pk=pk,
     )
+    if confirm is not None and (page := confirm(request, client_request)) is not None:
+        return page
     form = form_class(request.POST)
     notice = message
     if not form.submit(actor=request.user, request=client_request):

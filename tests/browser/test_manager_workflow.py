@@ -117,6 +117,7 @@ def test_manager_logs_a_call_and_a_request_and_the_mentor_approves_the_refusal(
     approvals.get_by_test_id("refusal-row").filter(
         has_text="Не сходится отчёт 6-НДФЛ"
     ).get_by_test_id("approve-refusal").click()
+    page.get_by_test_id("confirm-dialog").get_by_role("button", name="Согласовать отказ").click()
     expect(page.get_by_test_id("team-notice")).to_be_visible()
     expect(page.get_by_test_id("refusal-row")).to_have_count(0)
 

@@ -30,6 +30,7 @@ KRASNOYARSK = zoneinfo.ZoneInfo("Asia/Krasnoyarsk")
 NOW = datetime.datetime(2026, 11, 20, 15, 0, tzinfo=KRASNOYARSK)
 TODAY = NOW.date()
 HTMX = {"HTTP_HX_REQUEST": "true"}
+CONFIRMED = {"confirmed": "1"}
 
 
 pytestmark = [pytest.mark.frozen_clock(NOW), pytest.mark.usefixtures("english_pages")]
@@ -226,7 +227,7 @@ def test_mentor_approves_a_refusal_without_javascript(client, mentor, manager):
     refusal = pending_refusal(manager, ClientFactory(manager=manager))
     client.force_login(mentor)
 
-    response = client.post(f"/team/refusals/{refusal.pk}/approve/")
+    response = client.post(f"/team/refusals/{refusal.pk}/approve/", CONFIRMED)
 
     refusal.refresh_from_db()
     assert response.status_code == 302
@@ -236,11 +237,69 @@ def test_mentor_approves_a_refusal_without_javascript(client, mentor, manager):
     assert "Refusal approved." in client.get("/team/").content.decode()
 
 
+def refusal_state(refusal) -> tuple:
+    refusal.refresh_from_db()
+    open_approvals = Task.objects.filter(
+        kind=TaskKind.REFUSAL_APPROVAL, client=refusal.client_id, done_at__isnull=True
+    ).count()
+    return (
+        refusal.status,
+        refusal.refusal_reason,
+        refusal.refusal_approved_by_id,
+        refusal.history.count(),
+        open_approvals,
+    )
+
+
+def test_the_approve_button_asks_before_it_refuses(client, mentor, manager):
+    refusal = pending_refusal(
+        manager, ClientFactory(manager=manager, name="МБОУ СОШ № 7"), topic="Отчёт 6-НДФЛ"
+    )
+    client.force_login(mentor)
+
+    page = client.get("/team/").content.decode()
+
+    form = re.search(rf'<form[^>]*action="/team/refusals/{refusal.pk}/approve/"[^>]*>', page)
+    assert unescape(re.search(r'data-confirm="([^"]*)"', form.group(0)).group(1)) == (
+        "Approve the refusal of the request “Отчёт 6-НДФЛ” of МБОУ СОШ № 7? "
+        "The request closes as refused for good."
+    )
+    assert 'data-confirm-action="Approve refusal"' in form.group(0)
+    assert 'id="confirm-dialog"' in page
+    assert '<script src="/static/js/confirm.js" defer></script>' in page
+
+
+@pytest.mark.parametrize("headers", [{}, HTMX], ids=["plain", "htmx"])
+def test_an_unconfirmed_approval_changes_nothing_and_asks_on_a_second_page(
+    client, mentor, manager, headers
+):
+    refusal = pending_refusal(
+        manager, ClientFactory(manager=manager, name="МБОУ СОШ № 7"), topic="Отчёт 6-НДФЛ"
+    )
+    before = refusal_state(refusal)
+    client.force_login(mentor)
+
+    response = client.post(f"/team/refusals/{refusal.pk}/approve/", **headers)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert before == (RequestStatus.REFUSAL_PENDING, "Вне договора", None, 2, 1)
+    assert refusal_state(refusal) == before
+    assert unescape(re.search(r'data-testid="confirm-question">(.*?)</h1>', html).group(1)) == (
+        "Approve the refusal of the request “Отчёт 6-НДФЛ” of МБОУ СОШ № 7? "
+        "The request closes as refused for good."
+    )
+    confirm_form = re.search(r'data-testid="confirm-form">.*?</form>', html, re.S).group(0)
+    assert f'action="/team/refusals/{refusal.pk}/approve/"' in html
+    assert '<input type="hidden" name="confirmed" value="1">' in confirm_form
+    assert 'href="/team/#refusals" data-testid="confirm-cancel"' in html
+
+
 def test_mentor_approves_a_refusal_with_htmx(client, mentor, manager):
     refusal = pending_refusal(manager, ClientFactory(manager=manager))
     client.force_login(mentor)
 
-    response = client.post(f"/team/refusals/{refusal.pk}/approve/", **HTMX)
+    response = client.post(f"/team/refusals/{refusal.pk}/approve/", CONFIRMED, **HTMX)
 
     html = response.content.decode()
     assert html.lstrip().startswith('<section class="card" id="refusals"')
@@ -257,7 +316,9 @@ def test_a_decision_with_htmx_keeps_the_directors_group_filter(
     page = client.get("/team/", {"group": mentor.pk}).content.decode()
     assert f"/team/refusals/{refusal.pk}/approve/?group={mentor.pk}" in page
 
-    response = client.post(f"/team/refusals/{refusal.pk}/approve/?group={mentor.pk}", **HTMX)
+    response = client.post(
+        f"/team/refusals/{refusal.pk}/approve/?group={mentor.pk}", CONFIRMED, **HTMX
+    )
 
     assert member_ids(response.content.decode()) == [mentor.pk, manager.pk, colleague.pk]
 
@@ -281,7 +342,7 @@ def test_nobody_else_decides_a_refusal(client, request, manager, role_fixture, s
     refusal = pending_refusal(manager, ClientFactory(manager=manager))
     client.force_login(request.getfixturevalue(role_fixture))
 
-    approve = client.post(f"/team/refusals/{refusal.pk}/approve/")
+    approve = client.post(f"/team/refusals/{refusal.pk}/approve/", CONFIRMED)
     reject = client.post(f"/team/refusals/{refusal.pk}/reject/")
 
     refusal.refresh_from_db()
@@ -328,7 +389,8 @@ def test_handover_spreads_the_book_over_the_group_and_dismisses(
     client.force_login(director)
 
     response = client.post(
-        f"/team/{manager.pk}/handover/", {"target": "", "dismissed_on": "2026-11-20"}
+        f"/team/{manager.pk}/handover/",
+        {"target": "", "dismissed_on": "2026-11-20", **CONFIRMED},
     )
 
     manager.refresh_from_db()
@@ -349,7 +411,8 @@ def test_handover_to_one_colleague(client, director, manager, colleague, leaving
     client.force_login(director)
 
     client.post(
-        f"/team/{manager.pk}/handover/", {"target": colleague.pk, "dismissed_on": "2026-11-20"}
+        f"/team/{manager.pk}/handover/",
+        {"target": colleague.pk, "dismissed_on": "2026-11-20", **CONFIRMED},
     )
 
     assert set(Client.objects.values_list("manager", flat=True)) == {colleague.pk}
@@ -362,7 +425,8 @@ def test_handover_with_a_future_date_names_the_date_and_changes_nothing(
     client.force_login(director)
 
     response = client.post(
-        f"/team/{manager.pk}/handover/", {"target": colleague.pk, "dismissed_on": "2026-12-01"}
+        f"/team/{manager.pk}/handover/",
+        {"target": colleague.pk, "dismissed_on": "2026-12-01", **CONFIRMED},
     )
 
     html = response.content.decode()
@@ -380,7 +444,9 @@ def test_a_mentor_with_a_group_cannot_leave_before_the_group_has_a_new_mentor(
 ):
     client.force_login(director)
 
-    response = client.post(f"/team/{mentor.pk}/handover/", {"dismissed_on": "2026-11-20"})
+    response = client.post(
+        f"/team/{mentor.pk}/handover/", {"dismissed_on": "2026-11-20", **CONFIRMED}
+    )
 
     mentor.refresh_from_db()
     assert response.status_code == 422
