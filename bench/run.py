@@ -389,6 +389,8 @@ def targets(url: str) -> list[Target]:
         Target("lost case", f"/retention/{case}/", "returner", in_spec=False),
         Target("/clients/", "/clients/", "director", in_spec=False),
         Target("/team/", "/team/", "director", in_spec=False),
+        Target("/inbox/", "/inbox/", manager, in_spec=False),
+        Target("bell", "/inbox/bell/", manager, in_spec=False),
         *(
             Target(
                 f"API {name}",

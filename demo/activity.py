@@ -77,6 +77,7 @@ class Activity:
         # Filled while the requests are drawn, read when the tasks are: client id → (topic,
         # when the refusal was asked, who asked).
         self.pending_refusals: dict[int, tuple[str, datetime.datetime, int]] = {}
+        self.refusal_reasons: dict[int, str] = {}  # client id → why its refusal was asked
 
     def contacts(self) -> None:
         table = self.tables.table(Contact, with_ids=False)
@@ -349,6 +350,7 @@ class Activity:
             }
             history.record(row, "~", asked, staff, "запрошен отказ")
             self.pending_refusals[client.id] = (row["topic"], asked, staff)
+            self.refusal_reasons[client.id] = row["refusal_reason"]
         out.add(row)
 
     # --- referrals and tasks ---

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+import json
 from collections.abc import Callable
 
 from django.core.management.color import no_style
@@ -97,6 +98,8 @@ def _converter(model_field: models.Field, *, copy: bool) -> Callable | None:
         return datetime.date.isoformat
     if isinstance(model_field, models.BooleanField):
         return (lambda value: "t" if value else "f") if copy else None
+    if isinstance(model_field, models.JSONField):
+        return lambda value: json.dumps(value, ensure_ascii=False)
     if isinstance(model_field, models.DecimalField):
         return str if copy else (lambda value: model_field.get_db_prep_save(value, connection))
     return None

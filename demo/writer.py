@@ -22,6 +22,7 @@ from core.dates import ONE_DAY
 from demo import institutions
 from demo.activity import Activity
 from demo.logins import demo_password_hash
+from demo.notifications import inboxes_write
 from demo.simulation import ASSIGNED_IDS, Company
 from demo.tables import BulkTables, reset_sequences
 from retention.models import CaseStatus, LostCase
@@ -42,6 +43,7 @@ def company_write(company: Company, *, timings: dict[str, float]) -> dict[str, i
         ("contacts", activity.contacts),
         ("interactions", activity.interactions),
         ("referrals and tasks", activity.referrals_and_tasks),
+        ("inboxes", lambda: inboxes_write(company, tables, activity)),
     )
     for name, step in steps:
         mark = time.perf_counter()
