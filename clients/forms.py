@@ -32,9 +32,11 @@ from clients.services import (
     default_reassign_reason,
     interaction_log,
     referral_create,
+    task_give,
 )
 from core.bounds import business_date_check
 from core.errors import Conflict
+from staff.access import task_assignees_for
 from staff.capacity import effective_capacity, ramp_factor
 from staff.models import User
 
@@ -49,6 +51,11 @@ class ServiceForm(forms.Form):
     """
 
     service_fields: dict[str, str] = {}
+
+    def __init__(self, *args, actor: User | None = None, client: Client | None = None, **kwargs):
+        # Who fills the form in and for which client, for forms whose choices depend on them.
+        super().__init__(*args, **kwargs)
+        self.actor, self.client = actor, client
 
     def perform(self, **context) -> Any:
         raise NotImplementedError
@@ -348,4 +355,37 @@ class ClientsReassignForm(ServiceForm):
             target=self._target(),
             effective_on=self.cleaned_data["effective_on"],
             reason=default_reassign_reason(actor),
+        )
+
+
+class GiveTaskForm(ServiceForm):
+    """A task on this client for oneself or a colleague (``clients.services.task_give``; whom
+    one may give tasks is ``staff.access.task_assignees_for``, and they are told)."""
+
+    assignee = forms.ChoiceField(label=_("For"))
+    title = forms.CharField(
+        label=_("Task"),
+        max_length=300,
+        widget=forms.TextInput(attrs={"placeholder": _("What is to be done")}),
+    )
+    due_on = forms.DateField(label=_("Due"), widget=_date_input())
+
+    def __init__(self, *args, actor: User, client: Client, **kwargs):
+        super().__init__(*args, actor=actor, client=client, **kwargs)
+        people = task_assignees_for(actor).order_by("full_name", "pk")
+        self.people = {str(person.pk): person for person in people}
+        self.fields["assignee"].choices = [
+            (pk, person.get_full_name()) for pk, person in self.people.items()
+        ]
+        chosen = client.manager_id if str(client.manager_id) in self.people else actor.pk
+        self.fields["assignee"].initial = str(chosen)
+        self.fields["due_on"].initial = timezone.localdate()
+
+    def perform(self, *, actor: User, client: Client):
+        return task_give(
+            actor=actor,
+            client=client,
+            assignee=self.people[self.cleaned_data["assignee"]],
+            title=self.cleaned_data["title"],
+            due_on=self.cleaned_data["due_on"],
         )

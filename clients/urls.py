@@ -17,6 +17,7 @@ urlpatterns = [
     path("clients/<int:pk>/calls/", views.client_log_call, name="log-call"),
     path("clients/<int:pk>/requests/", views.client_log_request, name="log-request"),
     path("clients/<int:pk>/referrals/", views.client_add_referral, name="add-referral"),
+    path("clients/<int:pk>/tasks/", views.client_give_task, name="give-task"),
     path("clients/<int:pk>/reassign/", views.client_reassign_view, name="reassign"),
     path(
         "clients/<int:pk>/requests/<int:request_pk>/resolve/",

@@ -21,6 +21,7 @@ from clients.filters import BookFilter, ClientFilter
 from clients.forms import (
     ClientReassignForm,
     ClientsReassignForm,
+    GiveTaskForm,
     LogCallForm,
     LogRequestForm,
     ReferralForm,
@@ -175,6 +176,7 @@ CARD_FORMS = {
     "call": (LogCallForm, gettext_lazy("Call logged.")),
     "request": (LogRequestForm, gettext_lazy("Request logged.")),
     "referral": (ReferralForm, gettext_lazy("Referral recorded.")),
+    "task": (GiveTaskForm, gettext_lazy("Task given.")),
 }
 
 
@@ -207,6 +209,12 @@ def client_log_request(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def client_add_referral(request: HttpRequest, pk: int) -> HttpResponse:
     return _card_form_post(request, pk, "referral")
+
+
+@require_POST
+@login_required
+def client_give_task(request: HttpRequest, pk: int) -> HttpResponse:
+    return _card_form_post(request, pk, "task")
 
 
 @require_POST
@@ -295,7 +303,7 @@ def _card_form_post(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     back in place (fresh, or with its errors) and the timeline, requests and tasks refresh."""
     client = _editable_client(request, pk)
     form_class, message = CARD_FORMS[name]
-    form = form_class(request.POST, prefix=name)
+    form = form_class(request.POST, prefix=name, actor=request.user, client=client)
     if form.submit(actor=request.user, client=client):
         if not request.htmx:
             messages.success(request, message)
@@ -344,6 +352,7 @@ def _card_context(request: HttpRequest, client: Client, **extra) -> dict:
         "call_form": LogCallForm(prefix="call"),
         "request_form": LogRequestForm(prefix="request"),
         "referral_form": ReferralForm(prefix="referral"),
+        "task_form": GiveTaskForm(prefix="task", actor=request.user, client=client),
         **extra,
     }
 

@@ -49,5 +49,5 @@ def task_assignees_for(user: User) -> QuerySet[User]:
     if user.role == Role.DIRECTOR:
         return people
     if user.role == Role.MENTOR:
-        return people.filter(pk__in=group_member_ids(user))
+        return people.filter(Q(pk=user.pk) | Q(mentor=user))  # the group, one query
     return people.filter(pk=user.pk)

@@ -58,3 +58,29 @@ def test_a_manager_finds_a_rejected_refusal_and_a_new_client_under_the_bell(
     page.get_by_test_id("read-all").click()
     expect(page.get_by_test_id("bell-count")).to_have_count(0)
     expect(page.locator(".inbox-unread")).to_have_count(0)
+
+
+def test_a_mentor_gives_a_task_from_the_card_and_the_manager_is_told(
+    page, browser, manager, mentor
+):
+    school = ClientFactory(name="МБОУ СОШ № 12", manager=manager)
+
+    login(page, "mentor")
+    page.goto(f"{page.base_url}/clients/{school.pk}/")
+    form = page.get_by_test_id("give-task-form")
+    expect(form.get_by_label("Кому")).to_have_value(str(manager.pk))
+    form.get_by_label("Задача").fill("Позвонить главбуху до обеда")
+    form.get_by_role("button", name="Поставить задачу").click()
+    expect(page.get_by_test_id("card-notice")).to_have_text("Задача выдана.")
+    expect(page.get_by_test_id("open-tasks")).to_contain_text("Позвонить главбуху до обеда")
+    screenshot(page, "card-give-task")
+
+    manager_page = browser.new_context(locale="ru-RU").new_page()
+    manager_page.base_url = page.base_url
+    login(manager_page, "manager")
+    expect(manager_page.get_by_test_id("bell-count")).to_have_text("1")
+    manager_page.get_by_test_id("bell").click()
+    expect(manager_page.get_by_test_id("notification")).to_contain_text(
+        "Задача от Наставник Олег по клиенту «МБОУ СОШ № 12»"
+    )
+    manager_page.context.close()
