@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from clients.models import InteractionKind, InteractionOutcome
 from core.bounds import CALL_DURATION_MAX_MIN, MONTHLY_FEE_MAX
 from retention.models import LostCase
-from retention.selectors import return_candidates
+from retention.selectors import agreed_return_latest, return_candidates
 
 
 class DateInput(forms.DateInput):
@@ -108,8 +108,24 @@ class ReturnForm(forms.Form):
     def __init__(self, *args, case: LostCase, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["manager"].queryset = return_candidates(case)
-        self.fields["monthly_fee"].initial = case.lost_fee
-        self.fields["starts_on"].initial = timezone.localdate
+        starts_on = self.fields["starts_on"]
+        latest = agreed_return_latest(case)
+        if case.agreed_starts_on is not None:
+            # Changing an agreed return starts from what was agreed.
+            self.fields["manager"].initial = case.agreed_manager_id
+            self.fields["monthly_fee"].initial = case.agreed_fee
+            self.fields["number"].initial = case.agreed_number
+            starts_on.initial = case.agreed_starts_on
+        else:
+            self.fields["monthly_fee"].initial = case.lost_fee
+            # SPEC §3.3: in a free month the client pays from the day after it ends.
+            starts_on.initial = latest or timezone.localdate
+        if latest is not None:
+            starts_on.widget.attrs["max"] = max(latest, timezone.localdate()).isoformat()
+            starts_on.help_text = _(
+                "At the latest the day after the free month ends. A day ahead is recorded as "
+                "an agreed return and carried out on that day; nothing changes before it."
+            )
 
 
 class DeclineForm(forms.Form):

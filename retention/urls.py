@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:pk>/attempt/", views.case_attempt, name="attempt"),
     path("<int:pk>/free-month/", views.case_start_free_month, name="free_month"),
     path("<int:pk>/return/", views.case_return, name="return"),
+    path("<int:pk>/return/withdraw/", views.case_withdraw_return, name="withdraw-return"),
     path("<int:pk>/decline/", views.case_decline, name="decline"),
     # The workspace itself is /my/ (crm routes it by capability); its task button posts here.
     path(

@@ -71,6 +71,8 @@ def test_return_manager_wins_a_client_back_for_another_manager(
     return_form.locator("input[name=monthly_fee]").fill("17500")
     return_form.locator("input[name=starts_on]").fill(today.isoformat())
     return_form.get_by_test_id("return-submit").click()
+    # Returning is final: the dialog asks first.
+    page.get_by_test_id("confirm-dialog").get_by_role("button", name="Вернуть клиента").click()
     expect(page.get_by_test_id("case-status")).to_have_attribute("data-status", "returned")
     expect(page.get_by_test_id("case-outcome")).to_contain_text(colleague.full_name)
 

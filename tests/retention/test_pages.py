@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 import re
 from decimal import Decimal
+from html import unescape
 
 import pytest
 from django.db import connection
@@ -592,6 +593,7 @@ def test_return_hands_the_client_to_the_chosen_manager_on_a_new_paid_contract(
             "monthly_fee": "8200",
             "starts_on": "2026-11-15",
             "number": "В-77",
+            "confirmed": "1",
         },
     )
 
@@ -662,7 +664,9 @@ def test_bad_return_input_names_the_field_and_writes_nothing(
     before = case_state(claimed)
 
     response = client.post(
-        f"/retention/{claimed.pk}/return/", {"manager": colleague.pk, **data}, **HTMX
+        f"/retention/{claimed.pk}/return/",
+        {"manager": colleague.pk, **data, "confirmed": "1"},
+        **HTMX,
     )
 
     assert response.status_code == 400
@@ -693,7 +697,8 @@ def test_decline_closes_the_case_with_the_reason(client, claimed, return_manager
     client.force_login(return_manager)
 
     response = client.post(
-        f"/retention/{claimed.pk}/decline/", {"reason": "Перешли к конкуренту на 3 года"}
+        f"/retention/{claimed.pk}/decline/",
+        {"reason": "Перешли к конкуренту на 3 года", "confirmed": "1"},
     )
 
     assert response.status_code == 302
@@ -722,11 +727,141 @@ def test_decline_without_a_reason_writes_nothing(client, claimed, return_manager
 def test_the_director_may_decline_an_unclaimed_case(client, case, director):
     client.force_login(director)
 
-    response = client.post(f"/retention/{case.pk}/decline/", {"reason": "Учреждение закрыто"})
+    response = client.post(
+        f"/retention/{case.pk}/decline/", {"reason": "Учреждение закрыто", "confirmed": "1"}
+    )
 
     assert response.status_code == 302
     case.refresh_from_db()
     assert case.status == CaseStatus.DECLINED
+
+
+def confirm_question(response) -> str:
+    return unescape(
+        re.search(r'data-testid="confirm-question">(.*?)</h1>', html(response)).group(1)
+    )
+
+
+def confirm_fields(response) -> list[tuple[str, str]]:
+    form = re.search(r'data-testid="confirm-form">.*?</form>', html(response), re.S).group(0)
+    return [
+        (name, unescape(value))
+        for name, value in re.findall(r'<input type="hidden" name="([^"]*)" value="([^"]*)">', form)
+        if name != "csrfmiddlewaretoken"
+    ]
+
+
+@pytest.mark.parametrize("headers", [{}, HTMX], ids=["plain", "htmx"])
+def test_an_unconfirmed_decline_changes_nothing_and_asks_on_a_second_page(
+    client, claimed, return_manager, headers
+):
+    client.force_login(return_manager)
+    before = case_state(claimed)
+
+    response = client.post(
+        f"/retention/{claimed.pk}/decline/",
+        {"reason": "Перешли к конкуренту", "declined_on": "2026-11-14"},
+        **headers,
+    )
+
+    assert response.status_code == 200
+    assert case_state(claimed) == before
+    assert before[0] == CaseStatus.CLAIMED
+    claimed.client.refresh_from_db()
+    assert claimed.client.status == ClientStatus.LOST
+    assert confirm_question(response) == gettext(
+        "Close the case of %(client)s without a return? "
+        "The client stays lost and leaves the win-back queue for good."
+    ) % {"client": claimed.client.name}
+    assert confirm_fields(response) == [
+        ("reason", "Перешли к конкуренту"),
+        ("declined_on", "2026-11-14"),
+        ("confirmed", "1"),
+    ]
+    assert f'action="/retention/{claimed.pk}/decline/" data-testid="confirm-form"' in html(response)
+    assert f'href="/retention/{claimed.pk}/" data-testid="confirm-cancel"' in html(response)
+
+
+def test_the_second_page_of_a_decline_sent_as_it_is_declines(client, claimed, return_manager):
+    client.force_login(return_manager)
+    asked = client.post(
+        f"/retention/{claimed.pk}/decline/",
+        {"reason": "Перешли к конкуренту", "declined_on": "2026-11-14"},
+    )
+
+    response = client.post(f"/retention/{claimed.pk}/decline/", dict(confirm_fields(asked)))
+
+    assert response.status_code == 302
+    claimed.refresh_from_db()
+    assert (claimed.status, claimed.closed_on, claimed.decline_reason) == (
+        CaseStatus.DECLINED,
+        D(2026, 11, 14),
+        "Перешли к конкуренту",
+    )
+
+
+def test_an_unconfirmed_return_changes_nothing_and_names_the_terms(
+    client, claimed, staffed, return_manager, colleague
+):
+    client.force_login(return_manager)
+    before = case_state(claimed)
+
+    response = client.post(
+        f"/retention/{claimed.pk}/return/",
+        {"manager": colleague.pk, "monthly_fee": "18200.5", "starts_on": "2026-11-15"},
+    )
+
+    assert response.status_code == 200
+    assert case_state(claimed) == before
+    claimed.client.refresh_from_db()
+    assert (claimed.client.manager_id, claimed.client.status) == (
+        claimed.lost_by_id,
+        ClientStatus.LOST,
+    )
+    assert confirm_question(response) == gettext(
+        "Return %(client)s to %(manager)s at %(fee)s ₽ a month from %(day)s? "
+        "The case closes and the client goes to that manager for good."
+    ) % {
+        "client": claimed.client.name,
+        "manager": "Клиент-менеджер Борис",
+        "fee": "18\xa0200,50",
+        "day": "15.11.2026",
+    }
+    assert confirm_fields(response) == [
+        ("manager", str(colleague.pk)),
+        ("monthly_fee", "18200.5"),
+        ("starts_on", "2026-11-15"),
+        ("confirmed", "1"),
+    ]
+
+
+def test_invalid_input_is_refused_before_anything_is_asked(client, claimed, return_manager):
+    client.force_login(return_manager)
+
+    response = client.post(f"/retention/{claimed.pk}/decline/", {"reason": " "})
+
+    assert response.status_code == 400
+    assert 'data-testid="confirm-page"' not in html(response)
+    assert 'id="id_reason_error"' in html(response)
+
+
+def test_the_case_page_forms_ask_in_a_dialog(client, claimed, staffed, return_manager):
+    client.force_login(return_manager)
+
+    page = html(client.get(f"/retention/{claimed.pk}/"))
+
+    decline = re.search(r'<form[^>]*data-testid="decline-form"[^>]*>', page, re.S).group(0)
+    ret = re.search(r'<form[^>]*data-testid="return-form"[^>]*>', page, re.S).group(0)
+    assert unescape(re.search(r'data-confirm="([^"]*)"', decline).group(1)) == gettext(
+        "Close the case of %(client)s without a return? "
+        "The client stays lost and leaves the win-back queue for good."
+    ) % {"client": claimed.client.name}
+    assert unescape(re.search(r'data-confirm="([^"]*)"', ret).group(1)) == gettext(
+        "Return %(client)s to the chosen manager on these terms? "
+        "The case closes and the client goes to that manager for good."
+    ) % {"client": claimed.client.name}
+    assert 'id="confirm-dialog"' in page
+    assert '<script src="/static/js/confirm.js" defer></script>' in page
 
 
 def test_an_action_on_a_case_closed_meanwhile_is_a_message_not_an_error(

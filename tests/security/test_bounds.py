@@ -455,7 +455,12 @@ PAGE_WRITES = {
     "case return starts_on": PageWrite(
         "return_manager",
         lambda w: _page_case(w) + "return/",
-        lambda w, v: {"manager": w.colleague.pk, "monthly_fee": "100", "starts_on": iso(v)},
+        lambda w, v: {
+            "manager": w.colleague.pk,
+            "monthly_fee": "100",
+            "starts_on": iso(v),
+            "confirmed": "1",
+        },
         "return_form",
         "starts_on",
         lambda: out_of_range(past_event=True),
@@ -463,7 +468,12 @@ PAGE_WRITES = {
     "case return monthly_fee": PageWrite(
         "return_manager",
         lambda w: _page_case(w) + "return/",
-        lambda w, v: {"manager": w.colleague.pk, "monthly_fee": str(v), "starts_on": iso(_today())},
+        lambda w, v: {
+            "manager": w.colleague.pk,
+            "monthly_fee": str(v),
+            "starts_on": iso(_today()),
+            "confirmed": "1",
+        },
         "return_form",
         "monthly_fee",
         lambda: st.decimals(
@@ -475,7 +485,7 @@ PAGE_WRITES = {
     "case decline declined_on": PageWrite(
         "return_manager",
         lambda w: _page_case(w) + "decline/",
-        lambda w, v: {"reason": "Ушли к конкуренту", "declined_on": iso(v)},
+        lambda w, v: {"reason": "Ушли к конкуренту", "declined_on": iso(v), "confirmed": "1"},
         "decline_form",
         "declined_on",
         lambda: out_of_range(past_event=True),
