@@ -226,6 +226,13 @@ ROWS = [
             "monthly_fee": "7000.00",
         },
     ),
+    # No agreed return on the case: the holder is told so (409); nobody else may act.
+    Row(
+        "post",
+        "/api/v1/lost-cases/{id}/withdraw-return/",
+        only(409, CASE_WORKERS, 403),
+        obj="claimed_case",
+    ),
     Row(
         "post",
         "/api/v1/lost-cases/{id}/decline/",
