@@ -137,17 +137,23 @@ def my_workspace(request: HttpRequest) -> HttpResponse:
     return render(request, MY, context)
 
 
+def task_complete_notice(user, task: Task) -> str:
+    """Tick ``task`` off for a workspace page; the words to show, done or why not (a task that
+    mirrors a state says what must happen instead)."""
+    try:
+        task_complete(actor=user, task=task)
+    except ValidationError as error:
+        return " ".join(error.messages)
+    except Conflict as conflict:
+        return conflict.message
+    return _("Task done.")
+
+
 @require_POST
 @login_required
 def my_task_complete(request: HttpRequest, task_pk: int) -> HttpResponse:
     task = get_object_or_404(Task, pk=task_pk, assignee=request.user)
-    notice = _("Task done.")
-    try:
-        task_complete(actor=request.user, task=task)
-    except ValidationError as error:
-        notice = " ".join(error.messages)
-    except Conflict as conflict:
-        notice = conflict.message
+    notice = task_complete_notice(request.user, task)
     if not request.htmx:
         messages.info(request, notice)
         return redirect("clients:my")

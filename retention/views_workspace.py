@@ -8,17 +8,15 @@ import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from clients.access import task_completable_by
 from clients.models import Task
-from clients.services import task_complete
-from core.errors import Conflict
+from clients.views import task_complete_notice
 from retention.access import has_return_workspace
 from retention.selectors import (
     WORKSPACE_ROWS,
@@ -58,13 +56,7 @@ def my_task_complete(request: HttpRequest, task_pk: int) -> HttpResponse:
     if not has_return_workspace(request.user):
         raise PermissionDenied
     task = get_object_or_404(Task, pk=task_pk, assignee=request.user)
-    notice = _("Task done.")
-    try:
-        task_complete(actor=request.user, task=task)
-    except ValidationError as error:
-        notice = " ".join(error.messages)
-    except Conflict as conflict:
-        notice = conflict.message
+    notice = task_complete_notice(request.user, task)
     if not request.htmx:
         messages.info(request, notice)
         return redirect("clients:my")
