@@ -26,7 +26,7 @@ from clients.api import (
     TaskViewSet,
 )
 from core.api import DetailSerializer, ScopedRateThrottle, with_errors
-from kpi.api import KpiSnapshotViewSet, KpiViewSet
+from kpi.api import KpiSnapshotViewSet, KpiViewSet, PlannerScenarioViewSet
 from retention.api import ContractViewSet, LostCaseViewSet
 from staff.two_factor import lockout_response, otp_required, totp_user_verify
 from team.api import StaffViewSet
@@ -43,6 +43,7 @@ router.register("referrals", ReferralViewSet, basename="referral")
 router.register("tasks", TaskViewSet, basename="task")
 router.register("lost-cases", LostCaseViewSet, basename="lost-case")
 router.register("kpi/monthly", KpiSnapshotViewSet, basename="kpi-monthly")
+router.register("kpi/planner/scenarios", PlannerScenarioViewSet, basename="planner-scenario")
 router.register("kpi", KpiViewSet, basename="kpi")
 
 

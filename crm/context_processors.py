@@ -14,6 +14,7 @@ _NAV = (
     ("clients:list", _("Clients"), None),
     ("retention:queue", _("Lost clients"), Capability.CASE_WORK),
     ("team:team", _("Team"), Capability.TEAM_LEAD),
+    ("planner:page", _("Planner"), Capability.PLANNER_VIEW),
 )
 
 

@@ -37,6 +37,7 @@ urlpatterns = [
     path("team/", include("staff.urls")),
     path("retention/", include("retention.urls")),
     path("dashboard/", include("kpi.urls")),
+    path("planner/", include("kpi.planner_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("crm.api_router")),
 ]

@@ -8,16 +8,20 @@ the group's members (themselves included); everyone else only their own manager 
 from __future__ import annotations
 
 import django_filters
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from core.api import IdFilter, with_errors
 from kpi.access import kpi_snapshots_visible_to
-from kpi.models import KpiSnapshot, Scope
+from kpi.models import KpiSnapshot, PlannerScenario, Scope
+from kpi.planner import inputs_with_defaults, planner_build, planner_defaults, planner_payload
+from kpi.planning import PlannerInputs
 from kpi.selectors import kpi_summary
 from kpi.serializers import (
     MONTH_SCHEMA,
@@ -26,7 +30,12 @@ from kpi.serializers import (
     KpiSnapshotSerializer,
     KpiSummaryQuerySerializer,
     KpiSummarySerializer,
+    PlannerInputsSerializer,
+    PlannerResultSerializer,
+    PlannerScenarioInputSerializer,
+    PlannerScenarioSerializer,
 )
+from kpi.services import planner_scenario_delete, planner_scenario_save
 from kpi.tasks import enqueue_kpi_recompute
 from staff.models import Capability
 
@@ -72,6 +81,7 @@ class KpiViewSet(viewsets.GenericViewSet):
     action_capabilities = {
         "summary": Capability.KPI_DEPARTMENT,
         "recompute": Capability.KPI_DEPARTMENT,
+        "planner": Capability.PLANNER_VIEW,
     }
     serializer_class = KpiSummarySerializer
     pagination_class = None
@@ -100,3 +110,74 @@ class KpiViewSet(viewsets.GenericViewSet):
         serializer.is_valid(raise_exception=True)
         task_id = enqueue_kpi_recompute(**serializer.validated_data)
         return Response({"task_id": task_id}, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        summary="Growth forecast and hiring table for given inputs (director and mentors)",
+        description=(
+            "SPEC §16. Every input left out takes today's default (the last 12 complete months "
+            "of the department's figures and the current goal); the answer says which were used. "
+            "Nothing is stored."
+        ),
+        request=PlannerInputsSerializer,
+        responses=with_errors({200: PlannerResultSerializer}, 400, 403),
+    )
+    @action(detail=False, methods=["post"])
+    def planner(self, request):
+        serializer = PlannerInputsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        today = timezone.localdate()
+        inputs = _planner_inputs(serializer.validated_data, planner_defaults(today))
+        board = planner_build(inputs, today=today, with_saved=False)
+        return Response(PlannerResultSerializer(planner_payload(board)).data)
+
+
+def _planner_inputs(values: dict, defaults) -> PlannerInputs:
+    """``values`` over ``defaults``, with the planner's own rule (``inputs_check``) as field
+    errors: what the serializer's bounds cannot see, such as churn above the whole base."""
+    try:
+        return inputs_with_defaults(values, defaults)
+    except DjangoValidationError as error:
+        raise ValidationError(error.message_dict) from None
+
+
+class PlannerScenarioViewSet(
+    mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+):
+    """The growth planner's saved scenarios (SPEC §16): mentors read them, the director saves
+    and deletes."""
+
+    action_capabilities = {
+        "list": Capability.PLANNER_VIEW,
+        "create": Capability.PLANNER_SAVE,
+        "destroy": Capability.PLANNER_SAVE,
+    }
+    serializer_class = PlannerScenarioSerializer
+    pagination_class = None
+    filter_backends: list = []
+    queryset = PlannerScenario.objects.select_related("created_by").order_by("name", "pk")
+
+    @extend_schema(summary="Saved planner scenarios, by name")
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Save planner inputs under a name (director)",
+        description="Saving under a name already used replaces that scenario's inputs.",
+        request=PlannerScenarioInputSerializer,
+        responses=with_errors({201: PlannerScenarioSerializer}, 400, 403),
+    )
+    def create(self, request):
+        serializer = PlannerScenarioInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        inputs = _planner_inputs(data.get("inputs", {}), planner_defaults(timezone.localdate()))
+        scenario = planner_scenario_save(actor=request.user, name=data["name"], inputs=inputs)
+        return Response(PlannerScenarioSerializer(scenario).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Delete a saved scenario (director)",
+        responses=with_errors({204: None}, 403, 404),
+    )
+    def destroy(self, request, *args, **kwargs):
+        planner_scenario_delete(actor=request.user, scenario=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)

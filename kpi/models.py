@@ -103,3 +103,29 @@ class Goal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.start_clients} → {self.target_clients} ({self.target_on})"
+
+
+class PlannerScenario(models.Model):
+    """A named set of the growth planner's inputs (SPEC §16), saved by the director so that
+    scenarios can be compared on one chart. The inputs are kept as given; the trajectory is always
+    recomputed from them."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    inputs = models.JSONField(_("inputs"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("saved by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("saved at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("planner scenario")
+        verbose_name_plural = _("planner scenarios")
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name

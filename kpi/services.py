@@ -21,9 +21,10 @@ from kpi.metrics import (
     kpi_table_csv,
     kpi_table_records,
 )
-from kpi.models import Goal, KpiSnapshot
+from kpi.models import Goal, KpiSnapshot, PlannerScenario
+from kpi.planning import PlannerInputs
 from kpi.selectors import kpi_history_rows
-from staff.models import Role, User
+from staff.models import Capability, Role, User
 
 # Serialises concurrent recomputations on PostgreSQL (the nightly job and a director's button).
 _LOCK_KEY = zlib.crc32(b"kpi_snapshots_recompute")
@@ -143,3 +144,38 @@ def goal_set(
     goal.full_clean()
     goal.save()
     return goal
+
+
+# --- the growth planner's scenarios -------------------------------------------------------------
+
+SCENARIO_NAME_MAX = 100
+
+
+@transaction.atomic
+def planner_scenario_save(*, actor: User, name: str, inputs: PlannerInputs) -> PlannerScenario:
+    """Save the planner's ``inputs`` under ``name`` (SPEC §16) for comparison on one chart.
+    Saving under a name already used replaces that scenario's inputs: the name is what the
+    director compares by. Only the director saves; mentors read."""
+    if not actor.can(Capability.PLANNER_SAVE):
+        raise PermissionDenied(_("Only the director saves planner scenarios."))
+    name = " ".join((name or "").split())
+    if not name:
+        raise ValidationError({"name": _("Give the scenario a name.")})
+    if len(name) > SCENARIO_NAME_MAX:
+        raise ValidationError(
+            {
+                "name": _("The name cannot be longer than %(max)s characters.")
+                % {"max": SCENARIO_NAME_MAX}
+            }
+        )
+    scenario, _created = PlannerScenario.objects.select_for_update().update_or_create(
+        name=name, defaults={"inputs": inputs.as_dict(), "created_by": actor}
+    )
+    return scenario
+
+
+@transaction.atomic
+def planner_scenario_delete(*, actor: User, scenario: PlannerScenario) -> None:
+    if not actor.can(Capability.PLANNER_SAVE):
+        raise PermissionDenied(_("Only the director deletes planner scenarios."))
+    scenario.delete()

@@ -33,6 +33,7 @@ from kpi.access import dashboard_group_for
 from kpi.dashboard_selectors import SORT_COLUMNS, dashboard_build, dashboard_table, goal_initial
 from kpi.exports import TABLE_TITLES, TABLES
 from kpi.forms import EXPORT_FORMATS, PERIOD_CHOICES, GoalForm, PeriodForm
+from kpi.planner import hiring_warning
 from kpi.selectors import goals_recent
 from kpi.services import goal_set
 from kpi.tasks import enqueue_kpi_recompute, kpi_recompute_task
@@ -77,6 +78,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         # A header or page link of one people table: only that table is swapped in.
         name = TABLE_CARDS[request.htmx.target]
         return render(request, f"{DASHBOARD}#{name}-card", {**context, "listing": tables[name]})
+    if group is None:
+        # SPEC §16's warning on the department's dashboard (hiring is the director's decision;
+        # a mentor reads it on /team/ and in the planner).
+        context["hiring_due"] = hiring_warning(timezone.localdate(), goal=board.goal)
     task_id = _task_id(request.GET.get("task"))
     if group is None and task_id:
         context["recompute"] = _progress(task_id, polls=0)

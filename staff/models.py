@@ -41,6 +41,8 @@ class Capability(models.TextChoices):
     STAFF_MANAGE = "staff_manage", _("Hire and dismiss staff")
     KPI_VIEW = "kpi_view", _("See the KPI dashboard")
     KPI_DEPARTMENT = "kpi_department", _("See and recompute the department's KPIs")
+    PLANNER_VIEW = "planner_view", _("See the growth planner and the hiring forecast")
+    PLANNER_SAVE = "planner_save", _("Save growth planner scenarios")
 
 
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
@@ -56,6 +58,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.STAFF_MANAGE,
             Capability.KPI_VIEW,
             Capability.KPI_DEPARTMENT,
+            Capability.PLANNER_VIEW,
+            Capability.PLANNER_SAVE,
         }
     ),
     Role.MENTOR: frozenset(
@@ -68,6 +72,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.WORKSPACE,
             Capability.TEAM_LEAD,
             Capability.KPI_VIEW,
+            Capability.PLANNER_VIEW,
         }
     ),
     Role.CLIENT_MANAGER: frozenset(

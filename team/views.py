@@ -20,6 +20,7 @@ from clients.access import clients_visible_to, visible_through
 from clients.models import ClientRequest
 from clients.selectors import refusals_awaiting, requests_overdue
 from core.confirm import confirmation_page
+from kpi.planner import hiring_warning
 from staff.models import Capability, User
 from team.forms import HandoverForm, RefusalApproveForm, RefusalRejectForm
 from team.selectors import team_groups, team_member_figures, team_members
@@ -160,4 +161,6 @@ def _team_context(request: HttpRequest) -> dict:
         ),
         "overdue": Paginator(overdue, ROWS_PER_PAGE).get_page(request.GET.get("overdue_page")),
         "can_manage_staff": user.can(Capability.STAFF_MANAGE),
+        # SPEC §16: whoever reads the planner is warned here when a hire-by month has come.
+        "hiring_due": hiring_warning(today) if user.can(Capability.PLANNER_VIEW) else None,
     }

@@ -20,6 +20,8 @@ from clients.models import (
     TaskKind,
 )
 from kpi.models import KpiSnapshot, Scope
+from kpi.planning import PlannerInputs
+from kpi.services import planner_scenario_save
 from retention.models import CaseStatus
 from staff.models import User
 from tests.factories import ClientFactory, ContractFactory, InteractionFactory, LostCaseFactory
@@ -65,6 +67,7 @@ class World:
     task: object  # manager's open task
     interaction: object
     referral: object
+    scenario: object  # a saved growth planner scenario
 
     def user(self, role: str) -> User | None:
         return None if role == "anonymous" else getattr(self, role)
@@ -139,7 +142,13 @@ def world(director, mentor, manager, colleague, outsider, return_manager, sales_
         KpiSnapshot.objects.create(
             month=datetime.date(2026, 1, 1), scope=scope, scope_id=scope_id, computed_at=now
         )
+    scenario = planner_scenario_save(
+        actor=director,
+        name="Рефералы 60 в месяц",
+        inputs=PlannerInputs(1500, 0.015, 0.002, 4.0, 5, 3, 0.4, 9000),
+    )
     return World(
+        scenario=scenario,
         director=director,
         mentor=mentor,
         manager=manager,

@@ -243,6 +243,21 @@ ROWS = [
     Row("get", "/api/v1/kpi/monthly/", ALL_OK),
     Row("get", "/api/v1/kpi/summary/", only(200, ("director",), 403)),
     Row("post", "/api/v1/kpi/recompute/", only(202, ("director",), 403)),
+    # SPEC §16: the planner is the director's and the mentors'; only the director saves.
+    Row("post", "/api/v1/kpi/planner/", only(200, ("director", "mentor"), 403)),
+    Row("get", "/api/v1/kpi/planner/scenarios/", only(200, ("director", "mentor"), 403)),
+    Row(
+        "post",
+        "/api/v1/kpi/planner/scenarios/",
+        only(201, ("director",), 403),
+        body=lambda w, role: {"name": "Без потерь", "inputs": {"churn_controllable": 0}},
+    ),
+    Row(
+        "delete",
+        "/api/v1/kpi/planner/scenarios/{id}/",
+        only(204, ("director",), 403),
+        obj="scenario",
+    ),
 ]
 
 CASES = [

@@ -24,8 +24,14 @@ START_PAGE = {
 
 # The menu of each role, in menu order.
 MENU = {
-    Role.DIRECTOR: ["kpi:dashboard", "clients:list", "retention:queue", "team:team"],
-    Role.MENTOR: ["kpi:dashboard", "clients:my", "clients:list", "team:team"],
+    Role.DIRECTOR: [
+        "kpi:dashboard",
+        "clients:list",
+        "retention:queue",
+        "team:team",
+        "planner:page",
+    ],
+    Role.MENTOR: ["kpi:dashboard", "clients:my", "clients:list", "team:team", "planner:page"],
     Role.CLIENT_MANAGER: ["clients:my", "clients:list"],
     Role.RETURN_MANAGER: ["clients:my", "clients:list", "retention:queue"],
     Role.SALES_MANAGER: ["clients:my", "clients:list"],
