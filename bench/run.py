@@ -63,6 +63,7 @@ class Target:
     budget_ms: float = PAGE_BUDGET_MS
     max_queries: int | None = PAGE_MAX_QUERIES
     in_spec: bool = True  # False: SPEC §9 names no budget, the page one is shown for reference
+    body: bytes | None = None  # a JSON body: the target is a POST (a computation, not a write)
 
 
 @dataclass
@@ -391,6 +392,7 @@ def targets(url: str) -> list[Target]:
         Target("/team/", "/team/", "director", in_spec=False),
         Target("/inbox/", "/inbox/", manager, in_spec=False),
         Target("bell", "/inbox/bell/", manager, in_spec=False),
+        Target("/planner/", "/planner/", "director", in_spec=False),
         *(
             Target(
                 f"API {name}",
@@ -401,6 +403,15 @@ def targets(url: str) -> list[Target]:
                 max_queries=None,
             )
             for name in api
+        ),
+        Target(
+            "API kpi/planner",
+            "/api/v1/kpi/planner/",
+            "director",
+            api=True,
+            budget_ms=API_BUDGET_MS,
+            max_queries=None,
+            body=json.dumps({"churn_controllable": 0.01, "horizon": 60}).encode(),
         ),
         Target(
             "API interactions (manager)",
@@ -425,8 +436,20 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[int(rank) - 1]
 
 
-def load(port: int, path: str, headers: dict, *, requests: int, concurrency: int):
-    """``requests`` GETs over ``concurrency`` threads, each on its own connection."""
+def load(
+    port: int,
+    path: str,
+    headers: dict,
+    *,
+    requests: int,
+    concurrency: int,
+    body: bytes | None = None,
+):
+    """``requests`` GETs (POSTs of ``body`` when given) over ``concurrency`` threads, each on its
+    own connection."""
+    method = "GET" if body is None else "POST"
+    if body is not None:
+        headers = {**headers, "Content-Type": "application/json"}
     lock = threading.Lock()
     remaining = [requests]
     server, client, queries, errors, sql, cpu = [], [], [], [], [], []
@@ -439,7 +462,7 @@ def load(port: int, path: str, headers: dict, *, requests: int, concurrency: int
                 remaining[0] -= 1
             started = time.perf_counter()
             try:
-                status, response_headers, _body = request(port, "GET", path, headers)
+                status, response_headers, _body = request(port, method, path, headers, body)
             except OSError as error:
                 with lock:
                     errors.append(str(error))
@@ -482,7 +505,14 @@ def measure(scale: str, url: str, args) -> list[Row]:
                 sessions[key] = login(server.port, target.user)
         for target in found:
             headers = sessions[(target.user, target.api)]
-            load(server.port, target.path, headers, requests=args.warmup, concurrency=1)
+            load(
+                server.port,
+                target.path,
+                headers,
+                requests=args.warmup,
+                concurrency=1,
+                body=target.body,
+            )
             for concurrency in args.concurrency:
                 times, client, queries, errors, sql, cpu = load(
                     server.port,
@@ -490,6 +520,7 @@ def measure(scale: str, url: str, args) -> list[Row]:
                     headers,
                     requests=args.requests,
                     concurrency=concurrency,
+                    body=target.body,
                 )
                 rows.append(
                     row_of(target, scale, concurrency, times, client, queries, errors, sql, cpu)

@@ -22,9 +22,11 @@ from clients.contact_signals import contact_signals_refresh
 from clients.services import tasks_create_follow_ups, tasks_create_overdue_requests
 from demo.department import BASE_CLIENTS
 from demo.logins import DemoLogin, staff_logins
+from demo.planner import planner_scenarios_seed
 from demo.simulation import Company
 from demo.summary import DemoKpis, demo_kpis
 from demo.writer import company_write
+from kpi.planner_selectors import months_to
 from kpi.services import goal_set
 from retention.services import clients_refresh_statuses, tasks_create_free_month_ending
 from staff.models import User
@@ -81,8 +83,9 @@ def demo_company_seed(
         tasks_create_overdue_requests(now=company.at(today, 0))
         tasks_create_free_month_ending(today=today)
         timings["system tasks"] = time.perf_counter() - mark
-        goal_set(
-            actor=User.objects.get(pk=company.director.id),
+        director = User.objects.get(pk=company.director.id)
+        goal = goal_set(
+            actor=director,
             start_on=today,
             start_clients=max(1, company.base_today()),
             target_on=_years_later(today, GOAL_YEARS),
@@ -91,6 +94,12 @@ def demo_company_seed(
         mark = time.perf_counter()
         kpis = demo_kpis(today=today)
         timings["summary"] = time.perf_counter() - mark
+        planner_scenarios_seed(
+            director,
+            months=list(kpis.months),
+            target=goal.target_clients,
+            target_month=months_to(goal.target_on, today),
+        )
     timings["total"] = time.perf_counter() - started
     return DemoResult(
         logins=staff_logins(company.people),

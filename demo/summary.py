@@ -30,6 +30,9 @@ class DemoKpis:
     cases_returned_12m: int
     cases_declined_12m: int
     return_rate_12m: float
+    # The 12 department rows themselves, oldest first, with money in roubles: the growth
+    # planner's history (kpi.planning.defaults_from_history).
+    months: tuple[dict, ...] = ()
 
 
 def demo_kpis(*, today: datetime.date) -> DemoKpis:
@@ -59,4 +62,8 @@ def demo_kpis(*, today: datetime.date) -> DemoKpis:
         cases_returned_12m=total("cases_returned"),
         cases_declined_12m=total("cases_declined"),
         return_rate_12m=last["return_rate_12m"],
+        months=tuple(
+            {**row, "mrr_start": row["mrr_start"] / 100, "mrr_end": row["mrr_end"] / 100}
+            for row in months
+        ),
     )
