@@ -314,6 +314,13 @@ RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=90)
 CONTACT_CADENCE_DAYS = env.int("CONTACT_CADENCE_DAYS", default=30)
 REQUEST_SLA_URGENT_HOURS = env.int("REQUEST_SLA_URGENT_HOURS", default=4)
 REQUEST_SLA_NORMAL_WORKING_DAYS = env.int("REQUEST_SLA_NORMAL_WORKING_DAYS", default=2)
+# SPEC §16: months a new client manager needs to reach full capacity (3–6), and the support
+# requests a month the technical department can handle (unset: the planner shows the load only).
+RAMP_MONTHS = env.int("RAMP_MONTHS", default=4)
+if not 3 <= RAMP_MONTHS <= 6:
+    raise ImproperlyConfigured("RAMP_MONTHS must be between 3 and 6.")
+_support_capacity = env.str("SUPPORT_CAPACITY_REQUESTS", default="").strip()
+SUPPORT_CAPACITY_REQUESTS = int(_support_capacity) if _support_capacity else None
 # SPEC §10: no business date (contract, call, case, hiring, goal) lies before this day.
 try:
     EARLIEST_BUSINESS_DATE = date.fromisoformat(

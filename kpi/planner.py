@@ -212,7 +212,7 @@ def planner_build(
         goal=goal,
         plan_line=plan_line,
         hiring=_hiring(main.points, team, months, managers, mentors, requests_per_client(history)),
-        support_capacity=getattr(settings, "SUPPORT_CAPACITY_REQUESTS", None),
+        support_capacity=settings.SUPPORT_CAPACITY_REQUESTS,
         has_history=bool(history),
     )
 
@@ -225,6 +225,7 @@ def _hiring(points, team, months, managers, mentors, per_client) -> HiringPlan:
         managers=managers,
         mentors=mentors,
         requests_per_client=per_client,
+        ramp_months=settings.RAMP_MONTHS,
         month0=months[0],
     )
 

@@ -5,6 +5,7 @@ has a link; htmx swaps the results in as they change, and the page works without
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from kpi.forms import PlannerForm
 from kpi.models import PlannerScenario
 from kpi.planner import inputs_with_defaults, planner_build, planner_defaults
-from kpi.planning import CAPACITY, RAMP_MONTHS
+from kpi.planning import CAPACITY
 from kpi.services import planner_scenario_delete, planner_scenario_save
 from staff.models import Capability
 
@@ -68,7 +69,7 @@ def planner(request: HttpRequest) -> HttpResponse:
             for scenario, projection in board.scenario_rows()
         ],
         "capacity": CAPACITY,
-        "ramp_months": RAMP_MONTHS,
+        "ramp_months": settings.RAMP_MONTHS,
         "perms_planner": True,
     }
     if request.htmx and request.htmx.target == "planner-results":

@@ -22,10 +22,12 @@ from django.utils.translation import gettext_lazy
 
 from core.dates import add_months
 from staff.capacity import Staffed, effective_capacity
+from staff.models import DEFAULT_CAPACITY
 
-# SPEC §16: a client manager serves CAPACITY clients at full ramp; a hire takes RAMP_MONTHS to get
-# there; one mentor per MENTEES_PER_MENTOR client managers.
-CAPACITY = 150
+# SPEC §16: a client manager serves CAPACITY clients at full ramp (the default capacity of a new
+# person); a hire takes RAMP_MONTHS to get there (the RAMP_MONTHS setting overrides it); one
+# mentor per MENTEES_PER_MENTOR client managers.
+CAPACITY = DEFAULT_CAPACITY
 RAMP_MONTHS = 4
 RAMP_MONTHS_RANGE = (3, 6)
 MENTEES_PER_MENTOR = 5

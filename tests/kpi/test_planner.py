@@ -4,18 +4,25 @@ sees and who saves, saved scenarios, and the hiring warning on /team/ and the da
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from clients.models import ClientRequest
+from core.dates import add_months
 from kpi.models import PlannerScenario
 from staff.models import Role
 from tests.api.conftest import api_client
-from tests.factories import UserFactory
+from tests.factories import ClientFactory, UserFactory
 from tests.kpi.planner_history import department_year
 
 pytestmark = pytest.mark.frozen_clock("2026-12-04 05:00:00")
 
+FIRST = datetime.date(2025, 12, 1)  # the first of the 12 complete months
+NOON = datetime.time(12)
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "planner-results"}
 
 
@@ -253,3 +260,39 @@ def test_no_warning_while_the_team_has_room(client, history, mentor, manager, di
     client.force_login(director)
     for url in ("/team/", "/dashboard/"):
         assert 'data-testid="hiring-warning"' not in client.get(url).content.decode()
+
+
+def test_support_load_is_drawn_against_the_technical_departments_capacity(
+    client, history, manager, director, settings
+):
+    """12 requests opened over the 12 months of 1,000 clients at each start: 0.001 a client a
+    month, so 1.01 requests in the first month (1,010 clients) — above a capacity of 1."""
+    school = ClientFactory(manager=manager)
+    for month in range(12):
+        opened = timezone.make_aware(datetime.datetime.combine(add_months(FIRST, month), NOON))
+        ClientRequest.objects.create(
+            client=school, logged_by=manager, topic="Обновить", opened_at=opened, due_at=opened
+        )
+    ClientRequest.objects.create(  # this month: not in the 12 complete months
+        client=school, logged_by=manager, topic="Обновить", opened_at=timezone.now(),
+        due_at=timezone.now(),
+    )  # fmt: skip
+    body = api_client(director).post("/api/v1/kpi/planner/", {}, format="json").json()
+    assert body["hiring"]["rows"][0]["requests"] == pytest.approx(1.01)
+    settings.SUPPORT_CAPACITY_REQUESTS = 1
+    client.force_login(director)
+    html = client.get("/planner/").content.decode()
+    assert html.count("сверх возможностей") == 37
+    settings.SUPPORT_CAPACITY_REQUESTS = 2000
+    assert "сверх возможностей" not in client.get("/planner/").content.decode()
+
+
+def test_the_ramp_setting_moves_the_hire_by_months(client, history, short_team, director, settings):
+    settings.RAMP_MONTHS = 6
+    six = api_client(director).post("/api/v1/kpi/planner/", {}, format="json").json()["hiring"]
+    settings.RAMP_MONTHS = 3
+    three = api_client(director).post("/api/v1/kpi/planner/", {}, format="json").json()["hiring"]
+    # Needed: 7 until month 3, 8 from month 4, 9 from month 12, 10 from month 19. Six hires are
+    # due now either way; the ninth client manager must start in month 12 − 6 = 6 or 12 − 3 = 9.
+    assert [row["hires"] for row in six["rows"][:16]] == [6, 0, 0, 0, 0, 1] + [0] * 6 + [1, 0, 0, 0]
+    assert [row["hires"] for row in three["rows"][:16]] == [6] + [0] * 7 + [1] + [0] * 6 + [1]
