@@ -16,6 +16,7 @@ import datetime
 import time
 from dataclasses import dataclass, field
 
+from django.apps import apps
 from django.db import transaction
 
 from clients.contact_signals import contact_signals_refresh
@@ -25,6 +26,7 @@ from demo.logins import DemoLogin, staff_logins
 from demo.planner import planner_scenarios_seed
 from demo.simulation import Company
 from demo.summary import DemoKpis, demo_kpis
+from demo.tables import tables_analyze
 from demo.writer import company_write
 from kpi.planner_selectors import months_to
 from kpi.services import goal_set
@@ -70,6 +72,9 @@ def demo_company_seed(
     timings["simulate"] = time.perf_counter() - started
     with transaction.atomic():
         counts = company_write(company, timings=timings)
+        mark = time.perf_counter()
+        tables_analyze(apps.get_models())
+        timings["statistics"] = time.perf_counter() - mark
         mark = time.perf_counter()
         contact_signals_refresh()
         timings["contact signals"] = time.perf_counter() - mark
