@@ -6,10 +6,7 @@ days told the return manager; and the texts read in Russian."""
 from __future__ import annotations
 
 import datetime
-import io
 
-import pytest
-from django.core.management import call_command
 from django.utils import translation
 
 from clients.models import (
@@ -23,17 +20,9 @@ from clients.models import (
 from core.working_days import add_working_days
 from inbox.models import Notification, NotificationKind
 from inbox.texts import notification_text
+from tests.demo.conftest import TODAY
 
-TODAY = datetime.date(2026, 6, 15)
 MONTH_AGO = TODAY - datetime.timedelta(days=30)
-
-
-@pytest.fixture
-def demo(db):
-    call_command(
-        "seed_demo", "--clients", "150", "--seed", "7", "--today", TODAY.isoformat(),
-        stdout=io.StringIO(),
-    )  # fmt: skip
 
 
 def test_each_recent_arrival_in_a_book_told_its_manager_with_a_welcome_call(demo):

@@ -4,11 +4,7 @@ rates by exactly what their names say."""
 
 from __future__ import annotations
 
-import datetime
-import io
-
 import pytest
-from django.core.management import call_command
 
 from kpi.models import PlannerScenario
 from kpi.planner import defaults_for, inputs_with_defaults
@@ -17,16 +13,7 @@ from kpi.planning import PlannerInputs
 from kpi.selectors import goal_current
 from kpi.services import kpi_snapshots_recompute
 from staff.models import User
-
-TODAY = datetime.date(2026, 6, 15)
-
-
-@pytest.fixture
-def demo(db):
-    call_command(
-        "seed_demo", "--clients", "150", "--seed", "7", "--today", TODAY.isoformat(),
-        stdout=io.StringIO(),
-    )  # fmt: skip
+from tests.demo.conftest import TODAY
 
 
 def test_the_demo_saves_two_scenarios_against_its_own_rates(demo):
