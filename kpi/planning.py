@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.dates import add_months
-from staff.capacity import Staffed, effective_capacity
+from staff.capacity import Staffed, effective_capacity, ramp_factor
 from staff.models import DEFAULT_CAPACITY
 
 # SPEC §16: a client manager serves CAPACITY clients at full ramp (the default capacity of a new
@@ -345,13 +345,23 @@ class HiringPlan:
 
 
 def team_capacity(
-    members: Sequence[Staffed], days: Sequence, *, capacity: int = CAPACITY
+    members: Sequence[Staffed], days: Sequence[datetime.date], *, capacity: int = CAPACITY
 ) -> list[Fraction]:
     """What ``members`` provide on each of ``days``, in client-manager equivalents: each one's
     effective capacity (capacity × ramp factor, SPEC §15) over ``capacity``. A trainee counts more
-    each month; a mentor counts for their own book (60 of 150 is 0.4)."""
+    each month; a mentor counts for their own book (60 of 150 is 0.4).
+
+    Someone fully ramped on the first day stays so (the ramp factor never falls), so their
+    capacity is added once; only trainees and people not hired yet are computed day by day."""
+    if not days:
+        return []
+    first = min(days)
+    ramped = [m for m in members if ramp_factor(m, first) == 1]
+    ramping = [m for m in members if ramp_factor(m, first) != 1]
+    steady = Fraction(sum(m.capacity for m in ramped))
     return [
-        sum((effective_capacity(m, day) for m in members), Fraction(0)) / capacity for day in days
+        (steady + sum((effective_capacity(m, day) for m in ramping), Fraction(0))) / capacity
+        for day in days
     ]
 
 

@@ -27,6 +27,7 @@ from kpi.planning import (
     required_referrals,
     team_capacity,
 )
+from staff.capacity import effective_capacity
 
 
 def inputs(**values) -> PlannerInputs:
@@ -281,3 +282,22 @@ def test_churn_above_the_whole_base_is_refused_on_the_natural_rate():
         inputs_check(values)
     assert list(caught.value.message_dict) == ["churn_natural"]
     assert inputs_check(inputs(churn_controllable=0.6, churn_natural=0.4).as_dict()).horizon == 36
+
+
+_DAY = st.dates(min_value=datetime.date(2024, 1, 1), max_value=datetime.date(2028, 12, 31))
+
+
+@given(
+    team=st.lists(st.tuples(st.integers(0, 300), st.none() | _DAY, st.none() | _DAY), max_size=12),
+    days=st.lists(_DAY, min_size=1, max_size=6),
+)
+def test_team_capacity_is_the_sum_of_everyones_effective_capacity(team, days):
+    """Adding the fully ramped once is only a shortcut: the sum over every person and day."""
+    members = [
+        person(capacity=cap, hired_on=hired, ramp_until=until)
+        for cap, hired, until in team
+        if hired is None or until is None or until > hired
+    ]
+    assert team_capacity(members, days) == [
+        sum((effective_capacity(m, day) for m in members), Fraction(0)) / 150 for day in days
+    ]
