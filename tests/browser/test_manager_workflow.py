@@ -113,6 +113,8 @@ def test_manager_logs_a_call_and_a_request_and_the_mentor_approves_the_refusal(
     expect(page.get_by_test_id("team-table")).to_contain_text("Клиент-менеджер Анна")
     approvals = page.get_by_test_id("refusal-approvals")
     expect(approvals).to_contain_text("Не сходится отчёт 6-НДФЛ")
+    # A click before the page's scripts run gets the second page that asks without JavaScript.
+    page.wait_for_load_state("load")
     screenshot(page, "team")
     approvals.get_by_test_id("refusal-row").filter(
         has_text="Не сходится отчёт 6-НДФЛ"
