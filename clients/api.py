@@ -30,8 +30,6 @@ from clients.models import (
     Interaction,
     InteractionKind,
     InteractionOutcome,
-    Referral,
-    ReferralStatus,
     RequestStatus,
     RequestUrgency,
     Task,
@@ -40,7 +38,6 @@ from clients.models import (
 from clients.selectors import (
     clients_filter_at_risk,
     clients_with_risk,
-    referrals_with_duplicates,
 )
 from clients.serializers import (
     ClientCreateSerializer,
@@ -50,7 +47,6 @@ from clients.serializers import (
     ClientsReassignSerializer,
     ClientUpdateSerializer,
     InteractionSerializer,
-    ReferralSerializer,
     RequestRefuseSerializer,
     RequestRejectRefusalSerializer,
     TaskGiveSerializer,
@@ -346,42 +342,6 @@ class ClientRequestViewSet(
             actor=request.user, request=client_request, **serializer.validated_data
         )
         return self._done(client_request)
-
-
-# --- referrals ------------------------------------------------------------------------------
-
-
-class ReferralFilter(django_filters.FilterSet):
-    referrer = IdFilter(field_name="referrer_id")
-    status = django_filters.ChoiceFilter(choices=ReferralStatus.choices)
-
-    class Meta:
-        model = Referral
-        fields: list[str] = []
-
-
-@extend_schema_view(list=extend_schema(summary="Referrals named by visible clients"))
-class ReferralViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    serializer_class = ReferralSerializer
-    filterset_class = ReferralFilter
-
-    def get_queryset(self):
-        if _fake(self):
-            return Referral.objects.none()
-        return referrals_with_duplicates(
-            Referral.objects.filter(visible_through(self.request.user, "referrer"))
-        ).order_by("-created_at", "-pk")
-
-    @extend_schema(
-        summary="Record a lead named by a client",
-        responses=with_errors({201: ReferralSerializer}, 400),
-    )
-    def create(self, request):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        referral = services.referral_create(actor=request.user, **serializer.validated_data)
-        referral = referrals_with_duplicates(Referral.objects.filter(pk=referral.pk)).get()
-        return Response(self.get_serializer(referral).data, status=status.HTTP_201_CREATED)
 
 
 # --- tasks ----------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from clients.models import (
     ClientRequest,
     InteractionKind,
     InteractionOutcome,
+    ReferralAsk,
     RequestUrgency,
 )
 from clients.selectors import manager_loads
@@ -107,6 +108,13 @@ class LogCallForm(ServiceForm):
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": _("What was discussed")}),
     )
     next_contact_on = forms.DateField(label=_("Next contact"), required=False, widget=_date_input())
+    # SPEC §14: shown when the client is in good standing (``referral_ask_due``).
+    referral_asked = forms.ChoiceField(
+        label=_("Asked for a referral?"),
+        choices=ReferralAsk.choices,
+        required=False,
+        widget=forms.RadioSelect,
+    )
 
     def perform(self, *, actor, client):
         return interaction_log(actor=actor, client=client, **self.cleaned_data)

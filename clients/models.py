@@ -386,6 +386,19 @@ class InteractionOutcome(models.TextChoices):
     COMPLAINT = "complaint", _("Complaint")
 
 
+class ReferralAsk(models.TextChoices):
+    """SPEC §14: after a reached call with a client in good standing, was a referral asked for?
+    ``declined`` = asked, and the client declined."""
+
+    YES = "yes", _("Yes, asked")
+    NO = "no", _("No, not asked")
+    DECLINED = "declined", _("Asked, the client declined")
+
+
+# The answers that count as asked in ``referral_ask_rate``.
+REFERRAL_ASKED = (ReferralAsk.YES, ReferralAsk.DECLINED)
+
+
 class Interaction(models.Model):
     client = models.ForeignKey(
         Client, verbose_name=_("client"), on_delete=models.PROTECT, related_name="interactions"
@@ -402,6 +415,12 @@ class Interaction(models.Model):
     outcome = models.CharField(_("outcome"), max_length=20, choices=InteractionOutcome.choices)
     summary = models.TextField(_("summary"), blank=True)
     next_contact_on = models.DateField(_("next contact"), null=True, blank=True)
+    # SPEC §14: whether the call was one where a referral should be asked for (a reached call
+    # with a client in good standing), decided when it was logged, and the answer.
+    referral_ask_eligible = models.BooleanField(_("referral could be asked"), default=False)
+    referral_asked = models.CharField(
+        _("asked for a referral"), max_length=10, choices=ReferralAsk.choices, blank=True
+    )
 
     class Meta:
         verbose_name = _("interaction")
@@ -415,12 +434,22 @@ class Interaction(models.Model):
                 condition=Q(outcome__in=InteractionOutcome.values),
                 name="interaction_outcome_valid",
             ),
+            models.CheckConstraint(
+                condition=Q(referral_asked__in=["", *ReferralAsk.values]),
+                name="interaction_referral_asked_valid",
+            ),
         ]
         indexes = [
             models.Index(fields=["client", "-occurred_at"], name="interaction_client_time"),
             models.Index(fields=["staff", "-occurred_at"], name="interaction_staff_time"),
             # SPEC §9: the API list's ordering over millions of rows.
             models.Index(fields=["-occurred_at", "-id"], name="interaction_time_order"),
+            # The nightly referral-ask figures read only the calls where asking was due.
+            models.Index(
+                fields=["occurred_at", "staff"],
+                condition=Q(referral_ask_eligible=True),
+                name="interaction_ask_eligible",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -518,18 +547,23 @@ class ClientRequest(models.Model):
 
 
 class ReferralStatus(models.TextChoices):
+    """The stages of a lead (SPEC §14), in pipeline order."""
+
     NEW = "new", _("New")
-    IN_PROGRESS = "in_progress", _("In progress")
+    CONTACTED = "contacted", _("Contacted")
+    MEETING = "meeting", _("Meeting")
     WON = "won", _("Won")
     LOST = "lost", _("Lost")
 
 
 # A lead still being worked: an INN shared by two of them flags both as duplicates (SPEC §14).
-OPEN_REFERRAL_STATUSES = (ReferralStatus.NEW, ReferralStatus.IN_PROGRESS)
+OPEN_REFERRAL_STATUSES = (ReferralStatus.NEW, ReferralStatus.CONTACTED, ReferralStatus.MEETING)
+CLOSED_REFERRAL_STATUSES = (ReferralStatus.WON, ReferralStatus.LOST)
 
 
 class Referral(models.Model):
-    """A lead named by an existing client."""
+    """A lead named by an existing client (SPEC §14): its owner works it through the stages to a
+    won client or a loss with a reason; every change of stage is kept in ``ReferralStageChange``."""
 
     referrer = models.ForeignKey(
         Client, verbose_name=_("referrer"), on_delete=models.PROTECT, related_name="referrals"
@@ -540,13 +574,24 @@ class Referral(models.Model):
         on_delete=models.PROTECT,
         related_name="recorded_referrals",
     )
+    # Who works the lead: the person who recorded it, unless the director gave it to someone.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.PROTECT,
+        related_name="owned_referrals",
+    )
     organisation = models.CharField(_("organisation"), max_length=300)
     inn = models.CharField(_("INN"), max_length=12, blank=True, validators=[validate_inn])
     contact = models.CharField(_("contact"), max_length=300, blank=True)
     comment = models.TextField(_("comment"), blank=True)
     status = models.CharField(
-        _("status"), max_length=20, choices=ReferralStatus.choices, default=ReferralStatus.NEW
+        _("stage"), max_length=20, choices=ReferralStatus.choices, default=ReferralStatus.NEW
     )
+    next_step_on = models.DateField(_("next step"), null=True, blank=True)
+    lost_reason = models.CharField(_("why lost"), max_length=300, blank=True)
+    # The local day the lead was won or lost: the month it counts in (SPEC §14 figures).
+    closed_on = models.DateField(_("closed"), null=True, blank=True)
     client = models.ForeignKey(
         Client,
         verbose_name=_("became client"),
@@ -566,15 +611,74 @@ class Referral(models.Model):
                 condition=~Q(status=ReferralStatus.WON) | Q(client__isnull=False),
                 name="referral_won_has_client",
             ),
+            models.CheckConstraint(
+                condition=Q(status__in=ReferralStatus.values), name="referral_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=ReferralStatus.LOST) | ~Q(lost_reason=""),
+                name="referral_lost_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(status__in=CLOSED_REFERRAL_STATUSES, closed_on__isnull=False)
+                    | (~Q(status__in=CLOSED_REFERRAL_STATUSES) & Q(closed_on__isnull=True))
+                ),
+                name="referral_closed_iff_won_or_lost",
+            ),
         ]
         indexes = [
             models.Index(fields=["referrer", "-created_at"], name="referral_referrer"),
             # SPEC §9: the API list's ordering.
             models.Index(fields=["-created_at", "-id"], name="referral_created_order"),
+            # The board and the workspace: a person's open leads by next step.
+            models.Index(fields=["owner", "status", "next_step_on"], name="referral_owner_stage"),
+            # Duplicate flags and the "already a client" check look leads up by INN.
+            models.Index(fields=["inn", "status"], name="referral_inn_status"),
+            models.Index(fields=["status", "closed_on"], name="referral_closed"),
         ]
 
     def __str__(self) -> str:
         return self.organisation
+
+    def save(self, *args, **kwargs):
+        # A lead is worked by whoever recorded it until someone gives it to another person.
+        if self.owner_id is None:
+            self.owner_id = self.recorded_by_id
+        super().save(*args, **kwargs)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_REFERRAL_STATUSES
+
+
+class ReferralStageChange(models.Model):
+    """One step of a lead through the pipeline; the first row of a lead is its creation
+    (``from_status`` empty). Only ever inserted."""
+
+    referral = models.ForeignKey(
+        Referral, verbose_name=_("referral"), on_delete=models.PROTECT, related_name="stages"
+    )
+    from_status = models.CharField(
+        _("from"), max_length=20, choices=ReferralStatus.choices, blank=True
+    )
+    to_status = models.CharField(_("to"), max_length=20, choices=ReferralStatus.choices)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("changed by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    changed_at = models.DateTimeField(_("changed"), default=timezone.now)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("referral stage change")
+        verbose_name_plural = _("referral stage changes")
+        ordering = ["changed_at", "id"]
+        indexes = [models.Index(fields=["referral", "changed_at"], name="referral_stage_time")]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '—'} → {self.to_status}"
 
 
 class TaskKind(models.TextChoices):
@@ -585,6 +689,7 @@ class TaskKind(models.TextChoices):
     REFUSAL_APPROVAL = "refusal_approval", _("Refusal to approve")
     MANUAL = "manual", _("Task")
     WELCOME_CALL = "welcome_call", _("Welcome call")
+    THANK_REFERRER = "thank_referrer", _("Thank the referrer")
 
 
 # SPEC §11: system tasks that mirror a state close when the state ends and cannot be ticked off by

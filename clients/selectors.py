@@ -42,6 +42,7 @@ from clients.models import (
     RequestStatus,
     Task,
 )
+from core.dates import add_months, month_end
 from staff.access import group_member_ids
 from staff.models import Role, User
 
@@ -106,6 +107,43 @@ RISK_CONTACT_AGEING = 10  # more than half the cadence since the last reached co
 RISK_OPEN_COMPLAINT = 25  # a complaint with no reached contact after it
 RISK_OVERDUE_REQUEST = 20  # an unfinished request past its due time
 RISK_PENDING_REFUSAL = 15  # a request the manager wants to refuse
+
+
+# SPEC §14: a client is asked for a referral once it has been in the base this long.
+REFERRAL_ASK_MIN_MONTHS = 3
+
+
+def referral_ask_due(client: Client, *, now: datetime.datetime | None = None) -> bool:
+    """Whether a reached call with ``client`` is one where a referral should be asked for
+    (SPEC §14): the client is in good standing — active and in the base for at least three
+    months (paid coverage both today and three months ago), no open complaint (a complaint with
+    no reached contact after it) and no request past its due time."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    if client.status != ClientStatus.ACTIVE:
+        return False
+    if client.last_complaint_at is not None and (
+        client.last_reached_at is None or client.last_reached_at < client.last_complaint_at
+    ):
+        return False
+    three_back = add_months(today, -REFERRAL_ASK_MIN_MONTHS)
+    since = three_back.replace(day=min(today.day, month_end(three_back).day))
+    paid = Contract.objects.filter(client=OuterRef("pk"), kind=ContractKind.PAID)
+
+    def covered(day: datetime.date) -> Exists:
+        return Exists(
+            paid.filter(Q(starts_on__lte=day) & (Q(ends_on__isnull=True) | Q(ends_on__gte=day)))
+        )
+
+    overdue = ClientRequest.objects.filter(
+        client=OuterRef("pk"),
+        status__in=[RequestStatus.OPEN, RequestStatus.IN_PROGRESS],
+        due_at__lt=now,
+    )
+    # One query whatever the client's history: the card asks this on every view.
+    return Client.objects.filter(
+        covered(today), covered(since), ~Exists(overdue), pk=client.pk
+    ).exists()
 
 
 def clients_with_risk(
@@ -539,3 +577,15 @@ def client_timeline(
     ]
     entries.sort(key=lambda entry: entry.at, reverse=True)
     return entries[:limit], len(entries) > limit
+
+
+def referrals_due(user: User, *, today: datetime.date, limit: int = 10) -> list[Referral]:
+    """SPEC §14: ``user``'s own open leads whose next step is today or overdue, oldest first
+    (the workspace's "referral next steps")."""
+    return list(
+        Referral.objects.filter(
+            owner=user, status__in=OPEN_REFERRAL_STATUSES, next_step_on__lte=today
+        )
+        .select_related("referrer")
+        .order_by("next_step_on", "pk")[:limit]
+    )

@@ -222,6 +222,8 @@ class RequestRejectRefusalSerializer(serializers.Serializer):
 
 
 class ReferralSerializer(ModelSerializer):
+    """A lead as recorded and read (SPEC §14); its stage changes through the commands."""
+
     referrer = _client_field()
     is_duplicate = serializers.BooleanField(
         read_only=True,
@@ -234,16 +236,29 @@ class ReferralSerializer(ModelSerializer):
             "id",
             "referrer",
             "recorded_by",
+            "owner",
             "organisation",
             "inn",
             "contact",
             "comment",
             "status",
+            "next_step_on",
+            "lost_reason",
+            "closed_on",
             "client",
             "created_at",
             "is_duplicate",
         ]
-        read_only_fields = ["id", "recorded_by", "status", "client", "created_at"]
+        read_only_fields = [
+            "id",
+            "recorded_by",
+            "owner",
+            "status",
+            "lost_reason",
+            "closed_on",
+            "client",
+            "created_at",
+        ]
 
 
 class TaskSerializer(serializers.ModelSerializer):

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,6 +26,7 @@ from clients.access import (
     task_completable_by,
 )
 from clients.models import (
+    OPEN_REFERRAL_STATUSES,
     STATE_MIRRORING_TASKS,
     AcquisitionChannel,
     AssignmentReason,
@@ -37,13 +38,15 @@ from clients.models import (
     Interaction,
     InteractionOutcome,
     Referral,
+    ReferralAsk,
+    ReferralStageChange,
     ReferralStatus,
     RequestStatus,
     RequestUrgency,
     Task,
     TaskKind,
 )
-from clients.selectors import contact_cadence_cutoff, spread_candidates
+from clients.selectors import contact_cadence_cutoff, referral_ask_due, spread_candidates
 from clients.validators import normalise_inn
 from core.audit import record_update, save_audited
 from core.bounds import business_date_check, call_duration_check
@@ -133,13 +136,88 @@ def client_create(
         client=client, manager=manager, reason=AssignmentReason.INITIAL, created_by=actor
     )
     save_audited(assignment, actor=actor, reason=_("first manager"))
+    today = timezone.localdate()
+    if manager.pk != actor.pk:
+        # SPEC §11: a client created into someone else's book does not land there silently.
+        _welcome_new_manager(
+            actor=actor,
+            client=client,
+            previous=actor,
+            manager=manager,
+            reason=AssignmentReason.INITIAL,
+            notice={},
+            today=today,
+        )
     if referred_by is not None:
-        Referral.objects.filter(
-            referrer=referred_by,
-            inn=client.inn,
-            status__in=[ReferralStatus.NEW, ReferralStatus.IN_PROGRESS],
-        ).update(status=ReferralStatus.WON, client=client)
+        open_leads = Referral.objects.filter(
+            referrer=referred_by, inn=client.inn, status__in=OPEN_REFERRAL_STATUSES
+        )
+        referrals_mark_won(open_leads, client=client, actor=actor, today=today)
+        _thank_referrer(actor=actor, referrer=referred_by, client=client, today=today)
     return client
+
+
+def referral_stage_record(
+    referral: Referral, *, to_status: str, actor: User, from_status: str = "", note: str = ""
+) -> ReferralStageChange:
+    """One row of a lead's history (SPEC §14): every stage change writes one."""
+    return ReferralStageChange.objects.create(
+        referral=referral,
+        from_status=from_status,
+        to_status=to_status,
+        changed_by=actor,
+        note=note[: ReferralStageChange._meta.get_field("note").max_length],
+    )
+
+
+def referrals_mark_won(
+    leads: QuerySet[Referral], *, client: Client, actor: User, today: datetime.date
+) -> int:
+    """Close open ``leads`` as won by ``client`` on ``today``, each with its history row."""
+    won = 0
+    for lead in leads.select_for_update().filter(status__in=OPEN_REFERRAL_STATUSES):
+        previous = lead.status
+        lead.status = ReferralStatus.WON
+        lead.client = client
+        lead.closed_on = today
+        lead.next_step_on = None
+        lead.save(update_fields=["status", "client", "closed_on", "next_step_on"])
+        referral_stage_record(lead, from_status=previous, to_status=lead.status, actor=actor)
+        won += 1
+    return won
+
+
+THANK_REFERRER_WORKING_DAYS = 3
+
+
+def _thank_referrer(
+    *, actor: User, referrer: Client, client: Client, today: datetime.date
+) -> Task | None:
+    """SPEC §14: a referral client gives the referrer's manager a ``thank_referrer`` task, and
+    the word about it (one open task per referrer: a second client while it is open adds the
+    word, not a second task)."""
+    manager = referrer.manager
+    if manager is None or not manager.is_active:
+        return None
+    due_on = add_working_days(today, THANK_REFERRER_WORKING_DAYS)
+    task = task_open_system(
+        assignee=manager,
+        client=referrer,
+        kind=TaskKind.THANK_REFERRER,
+        due_on=due_on,
+        title=_("Thank «%(referrer)s» for recommending «%(client)s»")
+        % {"referrer": referrer.name, "client": client.name},
+    )
+    notify(
+        recipient=manager,
+        actor=actor,
+        kind=NotificationKind.THANK_REFERRER,
+        client=referrer,
+        url=reverse("clients:detail", args=[referrer.pk]),
+        new_client=client.name,
+        due_on=due_on.isoformat(),
+    )
+    return task
 
 
 # Fields a user may edit on the card; the manager changes only through a reassignment and the
@@ -433,9 +511,15 @@ def interaction_log(
     duration_min: int = 0,
     summary: str = "",
     next_contact_on: datetime.date | None = None,
+    referral_asked: str = "",
 ) -> Interaction:
     """Log a call, meeting or message. A reached contact completes the client's open follow-up
-    task (SPEC §3.5: the cadence is kept by reaching the client)."""
+    task (SPEC §3.5: the cadence is kept by reaching the client).
+
+    SPEC §14: a reached contact with a client in good standing (``referral_ask_due``) is one
+    where a referral should be asked for; whether it was is ``referral_asked`` (not answered
+    counts as not asked). The eligibility is decided now and stored, so the figure stays the same
+    whenever it is recomputed."""
     occurred_at = occurred_at or timezone.now()
     if occurred_at > timezone.now() + datetime.timedelta(minutes=5):
         raise ValidationError({"occurred_at": _("A contact cannot be logged in the future.")})
@@ -444,6 +528,9 @@ def interaction_log(
     business_date_check(next_contact_on, field="next_contact_on")
     if next_contact_on is not None and next_contact_on < timezone.localtime(occurred_at).date():
         raise ValidationError({"next_contact_on": _("The next contact must be after this one.")})
+    if referral_asked not in ("", *ReferralAsk.values):
+        raise ValidationError({"referral_asked": _("Choose yes, no or declined.")})
+    eligible = outcome == InteractionOutcome.REACHED and referral_ask_due(client, now=occurred_at)
     interaction = Interaction(
         client=client,
         staff=actor,
@@ -453,6 +540,8 @@ def interaction_log(
         duration_min=duration_min,
         summary=summary.strip(),
         next_contact_on=next_contact_on,
+        referral_ask_eligible=eligible,
+        referral_asked=referral_asked or (ReferralAsk.NO if eligible else ""),
     )
     interaction.full_clean()
     interaction.save()
@@ -472,8 +561,10 @@ def referral_create(
     inn: str = "",
     contact: str = "",
     comment: str = "",
+    next_step_on: datetime.date | None = None,
 ) -> Referral:
-    """SPEC §14: an INN of an existing client is refused without naming the client or its
+    """SPEC §14: a new lead, owned by whoever recorded it, its next step on the next working
+    day unless given. An INN of an existing client is refused without naming the client or its
     manager (the actor may not see them); one shared with another open lead is accepted and
     flagged at read time (``selectors.referrals_with_duplicates``)."""
     if not organisation.strip():
@@ -481,17 +572,32 @@ def referral_create(
     inn = normalise_inn(inn.strip())
     if inn and Client.objects.filter(inn=inn).exists():
         raise ValidationError({"inn": _("This organisation is already a client of the company.")})
+    today = timezone.localdate()
+    next_step_on = referral_next_step_check(next_step_on, today=today)
     referral = Referral(
         referrer=referrer,
         recorded_by=actor,
+        owner=actor,
         organisation=organisation.strip(),
         inn=inn,
         contact=contact.strip(),
         comment=comment.strip(),
+        next_step_on=next_step_on or add_working_days(today, 1),
     )
     referral.full_clean()
     referral.save()
+    referral_stage_record(referral, to_status=referral.status, actor=actor)
     return referral
+
+
+def referral_next_step_check(
+    next_step_on: datetime.date | None, *, today: datetime.date, field: str = "next_step_on"
+) -> datetime.date | None:
+    """A lead's next step is today or later, within SPEC §10's range."""
+    business_date_check(next_step_on, field=field, today=today)
+    if next_step_on is not None and next_step_on < today:
+        raise ValidationError({field: _("The next step is today or later.")})
+    return next_step_on
 
 
 def task_open_system(

@@ -39,6 +39,8 @@ from clients.selectors import (
     clients_with_current_fee,
     clients_with_workspace_signals,
     contacts_planned,
+    referral_ask_due,
+    referrals_due,
     requests_overdue,
     tasks_due_for,
 )
@@ -171,6 +173,7 @@ def _workspace_today(user, book, *, now: datetime.datetime) -> dict:
         "planned": contacts_planned(book, today=today)[:TODAY_SHOWN],
         "overdue_requests": requests_overdue(book, now=now)[:TODAY_SHOWN],
         "at_risk": clients_at_risk(book, now=now)[:TODAY_SHOWN],
+        "referrals_due": referrals_due(user, today=today, limit=TODAY_SHOWN),
     }
 
 
@@ -356,6 +359,8 @@ def _card_context(request: HttpRequest, client: Client, **extra) -> dict:
             for task in client_open_tasks(client)
         ],
         "call_form": LogCallForm(prefix="call"),
+        "referral_ask": referral_ask_due(client),
+        "perms_referrals": request.user.can(Capability.REFERRAL_WORK),
         "request_form": LogRequestForm(prefix="request"),
         "referral_form": ReferralForm(prefix="referral"),
         "task_form": GiveTaskForm(prefix="task", actor=request.user, client=client),

@@ -22,11 +22,11 @@ from clients.api import (
     ClientRequestViewSet,
     ClientViewSet,
     InteractionViewSet,
-    ReferralViewSet,
     TaskViewSet,
 )
 from core.api import DetailSerializer, ScopedRateThrottle, with_errors
 from kpi.api import KpiSnapshotViewSet, KpiViewSet, PlannerScenarioViewSet
+from referrals.api import ReferralViewSet
 from retention.api import ContractViewSet, LostCaseViewSet
 from staff.two_factor import lockout_response, otp_required, totp_user_verify
 from team.api import StaffViewSet

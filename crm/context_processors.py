@@ -12,6 +12,7 @@ _NAV = (
     ("kpi:dashboard", _("Dashboard"), Capability.KPI_VIEW),
     ("clients:my", _("My workspace"), Capability.WORKSPACE),
     ("clients:list", _("Clients"), None),
+    ("referrals:board", _("Referrals"), Capability.REFERRAL_WORK),
     ("retention:queue", _("Lost clients"), Capability.CASE_WORK),
     ("team:team", _("Team"), Capability.TEAM_LEAD),
     ("planner:page", _("Planner"), Capability.PLANNER_VIEW),

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "inbox",
     "clients",
     "retention",
+    "referrals",
     "kpi",
     "team",
     "demo",

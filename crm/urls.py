@@ -36,6 +36,7 @@ urlpatterns = [
     path("team/", include("team.urls")),
     path("team/", include("staff.urls")),
     path("retention/", include("retention.urls")),
+    path("referrals/", include("referrals.urls")),
     path("dashboard/", include("kpi.urls")),
     path("planner/", include("kpi.planner_urls")),
     path("admin/", admin.site.urls),

@@ -23,6 +23,8 @@ from clients.models import (
     InteractionKind,
     InteractionOutcome,
     Referral,
+    ReferralAsk,
+    ReferralStageChange,
     ReferralStatus,
     RequestStatus,
     RequestUrgency,
@@ -91,7 +93,9 @@ class Activity:
 
     def interactions(self) -> None:
         company = self.company
-        interactions = self.tables.table(Interaction, tuples=True, with_ids=False)
+        interactions = _AskedCalls(
+            self.tables.table(Interaction, tuples=True, with_ids=False), company, self.draws
+        )
         requests = self.tables.table(ClientRequest)
         request_history = self.tables.history(ClientRequest)
         now = company.at(company.today, 0)
@@ -102,6 +106,7 @@ class Activity:
                 if c.kind == ContractKind.PAID
             ]
             for start, end, reason in coverage(paid):
+                interactions.in_base_since = start
                 # Contacts and requests are logged from the day the history starts: years of
                 # contracts before it were entered with the client, calls were not.
                 start = max(start, company.start)
@@ -118,6 +123,7 @@ class Activity:
                     request_history,
                     now,
                 )
+            interactions.in_base_since = None
             for case in client.cases:
                 self._return_attempts(client, case, interactions)
 
@@ -360,56 +366,64 @@ class Activity:
         self._tasks()
 
     def _referrals(self) -> None:
-        """The won referrals of the simulation, leads lost before many of them, and the open
-        leads of the last weeks."""
+        """SPEC §14's pipeline: the won leads of the simulation (one per referral client, through
+        a call and usually a meeting), leads lost before many of them, and the open leads of the
+        last weeks — some stalled past their next step, a few naming an organisation another open
+        lead already names (duplicates)."""
         draws, company = self.draws, self.company
-        referrals = self.tables.table(Referral, with_ids=False)
+        referrals = self.tables.table(Referral)
+        stages = self.tables.table(ReferralStageChange, with_ids=False)
+        pipeline = _Pipeline(referrals, stages, company, draws)
         for (
             referrer,
             recorded_by,
             organisation,
             inn,
             contact,
-            status,
+            _won,
             client_id,
             day,
         ) in company.referrals:
-            referrals.add(
-                self._referral(
-                    referrer, recorded_by, organisation, inn, contact, status, client_id, day
-                )
-            )
-            if draws.random() < 0.6:
+            closed = max(company.client_by_id[client_id].created, day)
+            pipeline.add(
+                referrer, recorded_by, organisation, inn, contact, day,
+                status=ReferralStatus.WON, client_id=client_id, closed_on=closed,
+            )  # fmt: skip
+            # About as many leads are lost as won (SPEC §14 demo: ≈ 90 leads, ≈ 40 won a month).
+            for _lost in range(1 + (draws.random() < 0.15)):
                 lost_day = day - draws.days(0, 60)
-                referrals.add(
-                    self._referral(
-                        referrer,
-                        company.client_by_id[referrer].manager_on(lost_day),
-                        *institutions.lead(draws, company.used_inns),
-                        ReferralStatus.LOST,
-                        None,
-                        lost_day,
-                    )
+                pipeline.add(
+                    referrer,
+                    company.client_by_id[referrer].manager_on(lost_day),
+                    *institutions.lead(draws, company.used_inns),
+                    lost_day,
+                    status=ReferralStatus.LOST,
+                    closed_on=min(lost_day + draws.days(3, 40), company.today),
                 )
         active = [company.client_by_id[cid] for cid in company.active]
         expected = REFERRAL_RATE * len(active) * 1.5
+        open_inns: list[str] = []
         for _draw in range(int(expected)):
             referrer = draws.choice(active)
             day = draws.day_in(
                 max(company.today - datetime.timedelta(days=45), referrer.created),
                 company.last_day,
             )
-            status = ReferralStatus.NEW if draws.random() < 0.4 else ReferralStatus.IN_PROGRESS
-            referrals.add(
-                self._referral(
-                    referrer.id,
-                    referrer.manager_on(day),
-                    *institutions.lead(draws, company.used_inns),
-                    status,
-                    None,
-                    day,
-                )
+            status = draws.weighted(
+                [
+                    (ReferralStatus.NEW, 0.35),
+                    (ReferralStatus.CONTACTED, 0.4),
+                    (ReferralStatus.MEETING, 0.25),
+                ]
             )
+            organisation, inn, contact = institutions.lead(draws, company.used_inns)
+            if open_inns and draws.random() < 0.04:
+                inn = draws.choice(open_inns)  # another client named the same organisation
+            open_inns.append(inn)
+            pipeline.add(
+                referrer.id, referrer.manager_on(day), organisation, inn, contact, day,
+                status=status,
+            )  # fmt: skip
 
     def _tasks(self) -> None:
         """Tasks people made today, and the refusal approvals waiting for a decision. The
@@ -445,21 +459,6 @@ class Activity:
                     )
                 )
 
-    def _referral(
-        self, referrer, recorded_by, organisation, inn, contact, status, client_id, day
-    ) -> dict:
-        return {
-            "referrer_id": referrer,
-            "recorded_by_id": recorded_by,
-            "organisation": organisation,
-            "inn": inn,
-            "contact": contact,
-            "comment": "",
-            "status": status,
-            "client_id": client_id,
-            "created_at": self.company.at(day, 12),
-        }
-
     @staticmethod
     def _task(assignee, client_id, kind, title, due_on, created_by, created_at) -> dict:
         return {
@@ -472,3 +471,110 @@ class Activity:
             "created_by_id": created_by,
             "created_at": created_at,
         }
+
+
+class _AskedCalls:
+    """The contacts table with SPEC §14's question answered: a reached call or meeting with a
+    client in the base for three months or more is one to ask for a referral at; people ask
+    more often as the history goes on (the department learning the habit)."""
+
+    def __init__(self, table: BulkTable, company: Company, draws) -> None:
+        self.table, self.company, self.draws = table, company, draws
+        self.in_base_since: datetime.date | None = None
+        self.span = max(1, (company.today - company.start).days)
+
+    def add(self, row: tuple) -> None:
+        _client, _staff, kind, occurred, _minutes, outcome, _summary, _follow = row
+        day = occurred.date()
+        eligible = (
+            self.in_base_since is not None
+            and outcome == InteractionOutcome.REACHED
+            and kind in (InteractionKind.CALL_OUT, InteractionKind.CALL_IN, InteractionKind.MEETING)
+            and (day - self.in_base_since).days >= 92
+        )
+        asked = ""
+        if eligible:
+            habit = 0.25 + 0.35 * max(0, (day - self.company.start).days) / self.span
+            if self.draws.random() < habit:
+                asked = ReferralAsk.YES if self.draws.random() < 0.7 else ReferralAsk.DECLINED
+            else:
+                asked = ReferralAsk.NO
+        self.table.add((*row, eligible, asked))
+
+
+class _Pipeline:
+    """Writes demo leads with their stage history (SPEC §14): recorded, called a few days later,
+    often met, then won or lost; an open lead's next step is in the coming days or, for a stalled
+    one, already past."""
+
+    LOST_REASONS = (
+        "Выбрали другого подрядчика",
+        "Нет бюджета до следующего года",
+        "Обслуживаются у вышестоящей организации",
+        "Не дозвонились за месяц",
+        "Руководитель против смены подрядчика",
+    )
+
+    def __init__(self, referrals: BulkTable, stages: BulkTable, company: Company, draws) -> None:
+        self.referrals, self.stages, self.company, self.draws = referrals, stages, company, draws
+
+    def add(
+        self,
+        referrer, recorded_by, organisation, inn, contact, day,
+        *, status, client_id=None, closed_on=None,
+    ) -> None:  # fmt: skip
+        draws, company = self.draws, self.company
+        pk = company.new_id(Referral)
+        closed = status in (ReferralStatus.WON, ReferralStatus.LOST)
+        last = closed_on if closed else company.today
+        path = [ReferralStatus.NEW]
+        if status != ReferralStatus.NEW and (status != ReferralStatus.LOST or draws.random() < 0.7):
+            path.append(ReferralStatus.CONTACTED)
+        if status == ReferralStatus.MEETING or (
+            path[-1] == ReferralStatus.CONTACTED
+            and draws.random() < (0.75 if status == ReferralStatus.WON else 0.3)
+        ):
+            path.append(ReferralStatus.MEETING)
+        if closed:
+            path.append(status)
+        next_step = None
+        if not closed:
+            stalled = draws.random() < 0.2
+            next_step = (
+                company.today - draws.days(1, 15) if stalled else company.today + draws.days(0, 7)
+            )
+        self.referrals.add(
+            {
+                "id": pk,
+                "referrer_id": referrer,
+                "recorded_by_id": recorded_by,
+                "owner_id": recorded_by,
+                "organisation": organisation,
+                "inn": inn,
+                "contact": contact,
+                "comment": "",
+                "status": status,
+                "next_step_on": next_step,
+                "lost_reason": draws.choice(self.LOST_REASONS)
+                if status == ReferralStatus.LOST
+                else "",
+                "closed_on": closed_on if closed else None,
+                "client_id": client_id,
+                "created_at": company.at(day, 12),
+            }
+        )
+        span = max(0, (last - day).days)
+        for step, (before, after) in enumerate(zip(["", *path], path, strict=False)):
+            when = day if step == 0 else (last if after == path[-1] and closed else None)
+            if when is None:
+                when = day + datetime.timedelta(days=min(span, step * max(1, span // len(path))))
+            self.stages.add(
+                {
+                    "referral_id": pk,
+                    "from_status": before,
+                    "to_status": after,
+                    "changed_by_id": recorded_by,
+                    "changed_at": company.at(min(when, company.today), 12 + step),
+                    "note": "",
+                }
+            )

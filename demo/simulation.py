@@ -34,6 +34,7 @@ from clients.models import (
     ClientStatus,
     Contract,
     ContractKind,
+    Referral,
     ReferralStatus,
     TerminationReason,
 )
@@ -82,7 +83,7 @@ CONTROLLABLE_REASONS = (
 NEW_HIRE_BOOK = 30  # clients a new manager takes over from the group on the first day
 
 # Models whose ids the simulation assigns (rows refer to each other before they are written).
-ASSIGNED_IDS = (User, Client, Contract, ClientAssignment, LostCase, ClientRequest)
+ASSIGNED_IDS = (User, Client, Contract, ClientAssignment, LostCase, ClientRequest, Referral)
 
 
 class SimAssignment:

@@ -21,6 +21,8 @@ class NotificationKind(models.TextChoices):
     REFUSAL_REJECTED = "refusal_rejected", _("Refusal rejected")
     TASK_GIVEN = "task_given", _("A task for you")
     FREE_MONTH_ENDING = "free_month_ending", _("A free month is ending")
+    REFERRAL_GIVEN = "referral_given", _("A lead is now yours")
+    THANK_REFERRER = "thank_referrer", _("Thank a referrer")
 
 
 class Notification(models.Model):

@@ -59,6 +59,14 @@ def _client_assigned(n: Notification, p: dict) -> str:
             )
             % values
         )
+    if reason == "initial":
+        return (
+            _(
+                "«%(client)s» is a new client in your book, recorded by %(previous)s. Make the "
+                "welcome call by %(due)s."
+            )
+            % values
+        )
     if reason == "handover":
         return (
             _(
@@ -120,6 +128,25 @@ def _free_month_ending(n: Notification, p: dict) -> str:
     }
 
 
+def _referral_given(n: Notification, p: dict) -> str:
+    return _("%(by)s gave you the lead «%(lead)s» (recommended by «%(referrer)s»).") % {
+        "by": p.get("by", ""),
+        "lead": p.get("lead", ""),
+        "referrer": n.client.name if n.client else "",
+    }
+
+
+def _thank_referrer(n: Notification, p: dict) -> str:
+    return _(
+        "«%(client)s» became a client on the recommendation of «%(referrer)s»: thank them by "
+        "%(due)s."
+    ) % {
+        "client": p.get("new_client", ""),
+        "referrer": n.client.name if n.client else "",
+        "due": _day(p.get("due_on")),
+    }
+
+
 _TEXTS = {
     NotificationKind.CLIENT_ASSIGNED: _client_assigned,
     NotificationKind.REFUSAL_REQUESTED: _refusal_requested,
@@ -127,6 +154,8 @@ _TEXTS = {
     NotificationKind.REFUSAL_REJECTED: _refusal_rejected,
     NotificationKind.TASK_GIVEN: _task_given,
     NotificationKind.FREE_MONTH_ENDING: _free_month_ending,
+    NotificationKind.REFERRAL_GIVEN: _referral_given,
+    NotificationKind.THANK_REFERRER: _thank_referrer,
 }
 
 

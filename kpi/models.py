@@ -129,3 +129,51 @@ class PlannerScenario(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ReferralSnapshot(models.Model):
+    """The referral pipeline's figures (SPEC §14) for one calendar month and one scope, written
+    with the KPI snapshots by the same recomputation (``kpi.referral_metrics``).
+
+    A person's figures are those of the leads they own and the calls they made; ``scope_id`` as
+    in ``KpiSnapshot``. Ratios are empty when there is nothing to divide by.
+    """
+
+    month = models.DateField(_("month"), help_text=_("First day of the month."))
+    scope = models.CharField(_("scope"), max_length=12, choices=Scope.choices)
+    scope_id = models.PositiveBigIntegerField(_("scope id"), default=0)
+
+    # Leads recorded in the month, and how far those leads have got (the funnel).
+    leads = models.IntegerField(_("leads"), default=0)
+    funnel_contacted = models.IntegerField(_("of them contacted"), default=0)
+    funnel_meeting = models.IntegerField(_("of them met"), default=0)
+    funnel_won = models.IntegerField(_("of them won"), default=0)
+    # Leads closed in the month.
+    leads_won = models.IntegerField(_("leads won"), default=0)
+    leads_lost = models.IntegerField(_("leads lost"), default=0)
+    lead_conversion = models.FloatField(_("lead conversion"), null=True, blank=True)
+    median_days_to_win = models.FloatField(_("median days to win"), null=True, blank=True)
+    # Reached calls with a client in good standing, and those where a referral was asked for.
+    calls_eligible = models.IntegerField(_("calls to ask at"), default=0)
+    calls_asked = models.IntegerField(_("calls asked at"), default=0)
+    referral_ask_rate = models.FloatField(_("referral ask rate"), null=True, blank=True)
+    computed_at = models.DateTimeField(_("computed"))
+
+    class Meta:
+        verbose_name = _("referral snapshot")
+        verbose_name_plural = _("referral snapshots")
+        ordering = ["scope", "scope_id", "month"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "scope", "scope_id"], name="referral_snapshot_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(scope__in=Scope.values), name="referral_snapshot_scope_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["scope", "scope_id", "month"], name="referral_snapshot_scope")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.scope} {self.scope_id}"

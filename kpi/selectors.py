@@ -22,11 +22,24 @@ from django.db.models import (
     QuerySet,
     Sum,
 )
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
 
-from clients.models import NATURAL_REASONS, Client, ClientAssignment, Contract, ContractKind
-from core.dates import ONE_DAY, month_end, month_start
+from clients.models import (
+    NATURAL_REASONS,
+    REFERRAL_ASKED,
+    Client,
+    ClientAssignment,
+    Contract,
+    ContractKind,
+    Interaction,
+    Referral,
+    ReferralStageChange,
+)
+from core.dates import ONE_DAY, add_months, month_end, month_start
 from kpi.metrics import HistoryRows, goal_plan, goal_progress
 from kpi.models import Goal, KpiSnapshot, Scope
+from kpi.referral_metrics import STAGE_RANK, CallRow, LeadRow
 from retention.models import CLOSED_CASE_STATUSES, LostCase
 from staff.models import BOOK_ROLES, Role, User
 
@@ -299,3 +312,60 @@ def dashboard_people(*, members: list[int] | None, with_rows: list[int]) -> list
     else:
         people = User.objects.filter(pk__in=members)
     return list(people.order_by("full_name", "pk").values(*PEOPLE_FIELDS))
+
+
+# --- the referral pipeline's figures (SPEC §14) -----------------------------------------------
+
+
+def referral_history_rows(
+    *, month_from: datetime.date, month_to: datetime.date
+) -> tuple[list[LeadRow], list[CallRow]]:
+    """What ``kpi.referral_metrics`` counts for the months from ``month_from`` to ``month_to``
+    (first days): the leads recorded or closed in them, with the furthest stage each reached
+    (three queries), and the referral-ask calls counted per person and month in the database."""
+    tz = timezone.get_current_timezone()
+    start = timezone.make_aware(datetime.datetime.combine(month_from, datetime.time.min), tz)
+    end = timezone.make_aware(
+        datetime.datetime.combine(add_months(month_to, 1), datetime.time.min), tz
+    )
+    leads = Referral.objects.filter(
+        Q(created_at__gte=start, created_at__lt=end)
+        | Q(closed_on__gte=month_from, closed_on__lt=add_months(month_to, 1))
+    ).order_by()
+    furthest: dict[int, int] = {}
+    stages = ReferralStageChange.objects.filter(referral__in=leads.values("pk")).order_by()
+    for referral_id, to_status in stages.values_list("referral_id", "to_status"):
+        furthest[referral_id] = max(furthest.get(referral_id, 0), STAGE_RANK[to_status])
+    lead_rows = [
+        LeadRow(
+            owner_id=owner_id,
+            recorded_on=timezone.localtime(created_at, tz).date(),
+            status=status,
+            closed_on=closed_on,
+            furthest=max(furthest.get(pk, 0), STAGE_RANK[status]),
+        )
+        for pk, owner_id, created_at, status, closed_on in leads.values_list(
+            "pk", "owner_id", "created_at", "status", "closed_on"
+        )
+    ]
+    calls = (
+        Interaction.objects.filter(
+            referral_ask_eligible=True, occurred_at__gte=start, occurred_at__lt=end
+        )
+        .order_by()
+        .annotate(month=TruncMonth("occurred_at", tzinfo=tz))
+        .values("staff_id", "month")
+        .annotate(
+            eligible=Count("pk"), asked=Count("pk", filter=Q(referral_asked__in=REFERRAL_ASKED))
+        )
+        .values_list("staff_id", "month", "eligible", "asked")
+    )
+    call_rows = [
+        CallRow(staff_id, _as_date(month), eligible, asked)
+        for staff_id, month, eligible, asked in calls
+    ]
+    return lead_rows, call_rows
+
+
+def _as_date(value) -> datetime.date:
+    return value.date() if isinstance(value, datetime.datetime) else value

@@ -21,9 +21,10 @@ from kpi.metrics import (
     kpi_table_csv,
     kpi_table_records,
 )
-from kpi.models import Goal, KpiSnapshot, PlannerScenario
+from kpi.models import Goal, KpiSnapshot, PlannerScenario, ReferralSnapshot
 from kpi.planning import PlannerInputs
-from kpi.selectors import kpi_history_rows
+from kpi.referral_metrics import referral_figures
+from kpi.selectors import kpi_history_rows, referral_history_rows
 from staff.models import Capability, Role, User
 
 # Serialises concurrent recomputations on PostgreSQL (the nightly job and a director's button).
@@ -64,7 +65,34 @@ def kpi_snapshots_recompute(
             _snapshots_copy(table, computed_at)
         else:
             _snapshots_insert(kpi_table_records(table), computed_at)
+        _referral_snapshots_write(month_from, month_to, computed_at, groups=rows.groups)
     return len(table)
+
+
+def _referral_snapshots_write(
+    month_from: datetime.date,
+    month_to: datetime.date,
+    computed_at: datetime.datetime,
+    *,
+    groups,
+) -> int:
+    """The referral pipeline's figures (SPEC §14) of the same months, replaced in the same
+    transaction as the KPI snapshots."""
+    leads, calls = referral_history_rows(month_from=month_from, month_to=month_to)
+    figures = referral_figures(
+        leads, calls, groups=groups, month_from=month_from, month_to=month_to
+    )
+    ReferralSnapshot.objects.filter(month__gte=month_from, month__lte=month_to).delete()
+    ReferralSnapshot.objects.bulk_create(
+        [
+            ReferralSnapshot(
+                month=month, scope=scope, scope_id=scope_id, computed_at=computed_at, **f.as_row()
+            )
+            for (month, scope, scope_id), f in figures.items()
+        ],
+        batch_size=1000,
+    )
+    return len(figures)
 
 
 def _can_copy() -> bool:

@@ -43,6 +43,8 @@ class Capability(models.TextChoices):
     KPI_DEPARTMENT = "kpi_department", _("See and recompute the department's KPIs")
     PLANNER_VIEW = "planner_view", _("See the growth planner and the hiring forecast")
     PLANNER_SAVE = "planner_save", _("Save growth planner scenarios")
+    REFERRAL_WORK = "referral_work", _("Work referral leads (the pipeline)")
+    REFERRAL_GIVE = "referral_give", _("Give a referral lead to another person")
 
 
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
@@ -60,6 +62,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.KPI_DEPARTMENT,
             Capability.PLANNER_VIEW,
             Capability.PLANNER_SAVE,
+            Capability.REFERRAL_WORK,
+            Capability.REFERRAL_GIVE,
         }
     ),
     Role.MENTOR: frozenset(
@@ -73,6 +77,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.TEAM_LEAD,
             Capability.KPI_VIEW,
             Capability.PLANNER_VIEW,
+            Capability.REFERRAL_WORK,
         }
     ),
     Role.CLIENT_MANAGER: frozenset(
@@ -81,6 +86,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.CONTRACT_WRITE,
             Capability.KEEP_BOOK,
             Capability.WORKSPACE,
+            Capability.REFERRAL_WORK,
         }
     ),
     # A sales manager hands their own won client over (SPEC §3.1): a reassignment.
@@ -91,6 +97,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.CONTRACT_WRITE,
             Capability.KEEP_BOOK,
             Capability.WORKSPACE,
+            Capability.REFERRAL_WORK,
         }
     ),
     Role.RETURN_MANAGER: frozenset({Capability.CASE_WORK, Capability.WORKSPACE}),

@@ -207,7 +207,7 @@ def _scoped(serializer_class) -> set[str]:
         (ClientRequestSerializer, {"client", "topic", "description", "urgency"}, {"client"}),
         (
             ReferralSerializer,
-            {"referrer", "organisation", "inn", "contact", "comment"},
+            {"referrer", "organisation", "inn", "contact", "comment", "next_step_on"},
             {"referrer"},
         ),
         (

@@ -187,6 +187,37 @@ ROWS = [
         only(201, WORKERS, 400),
         body=lambda w, role: {"referrer": w.acme.pk, "organisation": "МБОУ СОШ № 12"},
     ),
+    # A lead is worked by whoever sees it: its owner (the manager), their mentor, the director.
+    Row("get", "/api/v1/referrals/{id}/", only(200, WORKERS, 404), obj="referral"),
+    Row(
+        "post",
+        "/api/v1/referrals/{id}/move/",
+        only(200, WORKERS, 404),
+        obj="referral",
+        body=lambda w, role: {"status": "contacted", "next_step_on": _today()},
+    ),
+    Row(
+        "post",
+        "/api/v1/referrals/{id}/lose/",
+        only(200, WORKERS, 404),
+        obj="referral",
+        body=lambda w, role: {"reason": "Выбрали другого подрядчика"},
+    ),
+    Row(
+        "post",
+        "/api/v1/referrals/{id}/win/",
+        only(201, WORKERS, 404),
+        obj="referral",
+        body=lambda w, role: {"kind": "kindergarten", "inn": make_inn(9998)},
+    ),
+    # Giving a lead to someone else is the director's.
+    Row(
+        "post",
+        "/api/v1/referrals/{id}/give/",
+        only(200, ("director",), 403),
+        obj="referral",
+        body=lambda w, role: {"owner": w.sales_manager.pk},
+    ),
     Row("get", "/api/v1/tasks/", ALL_OK),
     # The director gives anyone a task, a mentor their group, anyone else only themselves.
     Row(

@@ -221,7 +221,7 @@ def test_matching_open_referral_becomes_won(manager):
         recorded_by=manager,
         organisation="Школа 7 (дубль)",
         inn=SBERBANK_INN,
-        status=ReferralStatus.IN_PROGRESS,
+        status=ReferralStatus.CONTACTED,
     )
     other_inn = Referral.objects.create(
         referrer=referrer, recorded_by=manager, organisation="Сад 3", inn=make_inn(900)
@@ -232,6 +232,8 @@ def test_matching_open_referral_becomes_won(manager):
         organisation="Школа 7 (старая)",
         inn=SBERBANK_INN,
         status=ReferralStatus.LOST,
+        lost_reason="Закрыли филиал",
+        closed_on=datetime.date(2026, 1, 10),
     )
 
     client = create(manager, acquisition_channel=AcquisitionChannel.REFERRAL, referred_by=referrer)

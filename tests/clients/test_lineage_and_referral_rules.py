@@ -14,9 +14,10 @@ from django.utils import translation
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clients.models import MAX_LINEAGE_DEPTH, Client, ClientKind, Referral, ReferralStatus
+from clients.models import MAX_LINEAGE_DEPTH, Client, ClientKind, Referral
 from clients.selectors import referrals_with_duplicates
 from clients.services import client_create, client_update, referral_create
+from referrals.services import referral_lose
 from staff.models import Role
 from tests.api.conftest import api_client
 from tests.factories import ClientFactory, UserFactory, make_inn
@@ -298,7 +299,7 @@ def test_an_inn_of_another_open_lead_is_accepted_and_flags_both(manager, referre
 
 def test_a_closed_lead_is_no_duplicate(manager, referrer):
     lost = referral_create(actor=manager, referrer=referrer, organisation="А", inn=make_inn(902))
-    Referral.objects.filter(pk=lost.pk).update(status=ReferralStatus.LOST)
+    referral_lose(actor=manager, referral=lost, reason="Выбрали другого подрядчика")
     fresh = referral_create(actor=manager, referrer=referrer, organisation="Б", inn=make_inn(902))
 
     assert _flags() == {lost.pk: False, fresh.pk: False}
