@@ -393,6 +393,8 @@ def targets(url: str) -> list[Target]:
         Target("/inbox/", "/inbox/", manager, in_spec=False),
         Target("bell", "/inbox/bell/", manager, in_spec=False),
         Target("/planner/", "/planner/", "director", in_spec=False),
+        Target("/referrals/", "/referrals/", "director", in_spec=False),
+        Target("/referrals/ (manager)", "/referrals/", manager, in_spec=False),
         *(
             Target(
                 f"API {name}",

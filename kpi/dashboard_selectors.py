@@ -17,7 +17,9 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import Sum
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -27,7 +29,7 @@ from core.dates import add_months, month_start, months_between
 from core.paging import TEXT, SortColumn, TablePage, table_page
 from core.ratios import ratio
 from kpi.metrics import book_growth, churn_rate, goal_monthly_growth, goal_plan_line, return_rate
-from kpi.models import Goal, KpiSnapshot, Scope
+from kpi.models import Goal, KpiSnapshot, ReferralSnapshot, Scope
 from kpi.selectors import (
     churn_reasons,
     dashboard_people,
@@ -47,6 +49,7 @@ from kpi.targets import (
     rag_status,
     trend,
 )
+from referrals.selectors import top_referrers
 from staff.access import group_member_ids
 from staff.models import BOOK_ROLES, Role, User
 
@@ -74,6 +77,8 @@ class Dashboard:
     groups: list[dict] = field(default_factory=list)
     managers: list[dict] = field(default_factory=list)
     reasons: list[dict] = field(default_factory=list)
+    referral_funnel: dict[str, Any] = field(default_factory=dict)
+    top_referrers: list = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -118,7 +123,53 @@ def dashboard_build(*, group: User | None, period: str, now: datetime.datetime) 
     board.reasons = reason_rows(
         churn_reasons(month_from=board.month_from, month_to=board.month, manager_ids=members)
     )
+    board.referral_funnel = referral_funnel(
+        scope=scope, scope_id=scope_id, month_from=board.month_from, month_to=board.month
+    )
+    board.top_referrers = top_referrers(today=timezone.localdate(now), members=members)
     return board
+
+
+FUNNEL_STEPS = (
+    ("leads", gettext_lazy("Leads")),
+    ("funnel_contacted", gettext_lazy("Contacted")),
+    ("funnel_meeting", gettext_lazy("Meeting")),
+    ("funnel_won", gettext_lazy("Won")),
+)
+
+
+def referral_funnel(
+    *, scope: str, scope_id: int, month_from: datetime.date, month_to: datetime.date
+) -> dict[str, Any]:
+    """SPEC §14 on the dashboard: the leads recorded in the period and how far they have got
+    (leads → contacted → meeting → won), each step with its share of the leads, and the period's
+    leads won and lost, conversion and ask rate, summed from the stored referral snapshots."""
+    totals = ReferralSnapshot.objects.filter(
+        scope=scope, scope_id=scope_id, month__gte=month_from, month__lte=month_to
+    ).aggregate(
+        **{name: Sum(name) for name, _label in FUNNEL_STEPS},
+        won=Sum("leads_won"),
+        lost=Sum("leads_lost"),
+        eligible=Sum("calls_eligible"),
+        asked=Sum("calls_asked"),
+    )
+    totals = {name: value or 0 for name, value in totals.items()}
+    leads = totals["leads"]
+    return {
+        "steps": [
+            {
+                "key": name,
+                "label": label,
+                "count": totals[name],
+                "share": ratio(totals[name], leads),
+            }
+            for name, label in FUNNEL_STEPS
+        ],
+        "won": totals["won"],
+        "lost": totals["lost"],
+        "conversion": ratio(totals["won"], totals["won"] + totals["lost"]),
+        "ask_rate": ratio(totals["asked"], totals["eligible"]),
+    }
 
 
 # --- month by month ---------------------------------------------------------------------------
