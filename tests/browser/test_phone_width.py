@@ -8,6 +8,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from playwright.sync_api import expect
 
 from clients.models import ClientStatus, Task, TaskKind
 from retention.models import CaseStatus, LostCase
@@ -100,9 +101,10 @@ def test_a_referral_of_an_existing_client_is_refused_on_the_card_and_a_duplicate
     form.locator("input[name$=organisation]").fill("Детский сад у соседей")
     form.locator("input[name$=inn]").fill(existing.inn)
     form.locator("[type=submit]").click()
-    page.wait_for_load_state("networkidle")
-
-    assert "уже является клиентом компании" in page.get_by_test_id("add-referral-form").inner_text()
+    # The answer is swapped in by htmx: wait for it rather than for the network to go quiet.
+    expect(page.get_by_test_id("add-referral-form")).to_contain_text(
+        "уже является клиентом компании"
+    )
     assert colleague.get_full_name() not in page.get_by_test_id("add-referral-form").inner_text()
     assert Referral.objects.filter(referrer=school).count() == 1
     # A second open lead with the first one's INN: both are flagged.
@@ -110,8 +112,8 @@ def test_a_referral_of_an_existing_client_is_refused_on_the_card_and_a_duplicate
     form.locator("input[name$=organisation]").fill("ЦБ Ачинска, повторно")
     form.locator("input[name$=inn]").fill(lead.inn)
     form.locator("[type=submit]").click()
-    page.wait_for_load_state("networkidle")
+    expect(page.get_by_test_id("client-timeline")).to_contain_text("ЦБ Ачинска, повторно")
     page.reload()
 
-    assert page.get_by_test_id("referral-duplicate").count() == 2
+    expect(page.get_by_test_id("referral-duplicate")).to_have_count(2)
     assert page.evaluate("document.documentElement.scrollWidth") <= width

@@ -27,14 +27,22 @@ MENU = {
     Role.DIRECTOR: [
         "kpi:dashboard",
         "clients:list",
+        "referrals:board",
         "retention:queue",
         "team:team",
         "planner:page",
     ],
-    Role.MENTOR: ["kpi:dashboard", "clients:my", "clients:list", "team:team", "planner:page"],
-    Role.CLIENT_MANAGER: ["clients:my", "clients:list"],
+    Role.MENTOR: [
+        "kpi:dashboard",
+        "clients:my",
+        "clients:list",
+        "referrals:board",
+        "team:team",
+        "planner:page",
+    ],
+    Role.CLIENT_MANAGER: ["clients:my", "clients:list", "referrals:board"],
     Role.RETURN_MANAGER: ["clients:my", "clients:list", "retention:queue"],
-    Role.SALES_MANAGER: ["clients:my", "clients:list"],
+    Role.SALES_MANAGER: ["clients:my", "clients:list", "referrals:board"],
 }
 
 
