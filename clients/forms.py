@@ -37,6 +37,7 @@ from clients.services import (
 )
 from core.bounds import business_date_check
 from core.errors import Conflict
+from core.widgets import DateInput
 from staff.access import task_assignees_for
 from staff.capacity import effective_capacity, ramp_factor
 from staff.models import User
@@ -87,10 +88,6 @@ class ServiceForm(forms.Form):
             self.add_error(name if name in self.fields else None, messages)
 
 
-def _date_input() -> forms.DateInput:
-    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
 class LogCallForm(ServiceForm):
     """Log a call or another contact: the defaults (outgoing call, reached) make the usual case a
     summary and one click."""
@@ -107,7 +104,7 @@ class LogCallForm(ServiceForm):
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": _("What was discussed")}),
     )
-    next_contact_on = forms.DateField(label=_("Next contact"), required=False, widget=_date_input())
+    next_contact_on = forms.DateField(label=_("Next contact"), required=False, widget=DateInput)
     # SPEC §14: shown when the client is in good standing (``referral_ask_due``).
     referral_asked = forms.ChoiceField(
         label=_("Asked for a referral?"),
@@ -233,7 +230,7 @@ class ClientReassignForm(ServiceForm):
     manager = forms.ChoiceField(label=_("Give the client to"))
     effective_on = forms.DateField(
         label=_("From"),
-        widget=_date_input(),
+        widget=DateInput,
         help_text=_("Today or a day in the past: from this day the client is in the new book."),
     )
 
@@ -290,7 +287,7 @@ class ClientsReassignForm(ServiceForm):
     )
     all_on_page = forms.BooleanField(label=_("Select all on this page"), required=False)
     target = forms.ChoiceField(label=_("Give to"))
-    effective_on = forms.DateField(label=_("From"), widget=_date_input())
+    effective_on = forms.DateField(label=_("From"), widget=DateInput)
 
     def __init__(self, *args, actor: User, **kwargs):
         super().__init__(*args, **kwargs)
@@ -376,7 +373,7 @@ class GiveTaskForm(ServiceForm):
         max_length=300,
         widget=forms.TextInput(attrs={"placeholder": _("What is to be done")}),
     )
-    due_on = forms.DateField(label=_("Due"), widget=_date_input())
+    due_on = forms.DateField(label=_("Due"), widget=DateInput)
 
     def __init__(self, *args, actor: User, client: Client, **kwargs):
         super().__init__(*args, actor=actor, client=client, **kwargs)

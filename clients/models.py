@@ -6,6 +6,7 @@ the contract lifecycle that opens and closes lost cases, ``retention.services``.
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from decimal import Decimal
 
@@ -561,6 +562,12 @@ OPEN_REFERRAL_STATUSES = (ReferralStatus.NEW, ReferralStatus.CONTACTED, Referral
 CLOSED_REFERRAL_STATUSES = (ReferralStatus.WON, ReferralStatus.LOST)
 
 
+def referrals_overdue(today: datetime.date) -> Q:
+    """SPEC §14: open leads whose next step was due before ``today`` (``Referral.is_overdue``
+    says it of one lead)."""
+    return Q(status__in=OPEN_REFERRAL_STATUSES, next_step_on__lt=today)
+
+
 class Referral(models.Model):
     """A lead named by an existing client (SPEC §14): its owner works it through the stages to a
     won client or a loss with a reason; every change of stage is kept in ``ReferralStageChange``."""
@@ -649,6 +656,15 @@ class Referral(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_REFERRAL_STATUSES
+
+    @property
+    def is_overdue(self) -> bool:
+        """The one lead's ``referrals_overdue``, on today's local date."""
+        return (
+            self.is_open
+            and self.next_step_on is not None
+            and self.next_step_on < timezone.localdate()
+        )
 
 
 class ReferralStageChange(models.Model):

@@ -87,12 +87,38 @@ def spread_candidates(user: User | None, *, leaving: Iterable[int] = ()) -> list
     return list(manager_loads(candidates))
 
 
+# --- rules about a client, written once as filters for correlated subqueries -------------------
+
+
+def paid_contracts_covering(day: datetime.date) -> QuerySet[Contract]:
+    """The paid contracts of the outer query's client (``OuterRef("pk")``) whose service covers
+    ``day``: the client is in the base on that day (SPEC §4)."""
+    return Contract.objects.filter(
+        Q(ends_on__isnull=True) | Q(ends_on__gte=day),
+        client=OuterRef("pk"),
+        kind=ContractKind.PAID,
+        starts_on__lte=day,
+    )
+
+
+def requests_overdue_of_client(now: datetime.datetime) -> QuerySet[ClientRequest]:
+    """The outer query's client's requests still open or in progress past their due time."""
+    return ClientRequest.objects.filter(
+        client=OuterRef("pk"), status__in=UNFINISHED_REQUEST_STATUSES, due_at__lt=now
+    )
+
+
+# An open complaint: a contact with outcome "complaint" and no reached contact after it (the
+# contact signals are columns of the client row, ``clients.contact_signals``).
+OPEN_COMPLAINT = Q(last_complaint_at__isnull=False) & (
+    Q(last_reached_at__isnull=True) | Q(last_reached_at__lt=F("last_complaint_at"))
+)
+
+
 def clients_with_current_fee(clients: QuerySet[Client], *, on: datetime.date) -> QuerySet[Client]:
     """Annotate ``current_fee``: the monthly fee of the paid contract covering ``on`` (None when
     none does). One correlated subquery, so a page of clients stays one query."""
-    covering = Contract.objects.filter(
-        client=OuterRef("pk"), kind=ContractKind.PAID, starts_on__lte=on
-    ).filter(Q(ends_on__isnull=True) | Q(ends_on__gte=on))
+    covering = paid_contracts_covering(on)
     return clients.annotate(
         current_fee=Subquery(covering.order_by("-starts_on").values("monthly_fee")[:1])
     )
@@ -120,30 +146,19 @@ def referral_ask_due(client: Client, *, now: datetime.datetime | None = None) ->
     no reached contact after it) and no request past its due time."""
     now = now or timezone.now()
     today = timezone.localdate(now)
-    if client.status != ClientStatus.ACTIVE:
-        return False
-    if client.last_complaint_at is not None and (
-        client.last_reached_at is None or client.last_reached_at < client.last_complaint_at
-    ):
-        return False
     three_back = add_months(today, -REFERRAL_ASK_MIN_MONTHS)
     since = three_back.replace(day=min(today.day, month_end(three_back).day))
-    paid = Contract.objects.filter(client=OuterRef("pk"), kind=ContractKind.PAID)
-
-    def covered(day: datetime.date) -> Exists:
-        return Exists(
-            paid.filter(Q(starts_on__lte=day) & (Q(ends_on__isnull=True) | Q(ends_on__gte=day)))
-        )
-
-    overdue = ClientRequest.objects.filter(
-        client=OuterRef("pk"),
-        status__in=[RequestStatus.OPEN, RequestStatus.IN_PROGRESS],
-        due_at__lt=now,
-    )
     # One query whatever the client's history: the card asks this on every view.
-    return Client.objects.filter(
-        covered(today), covered(since), ~Exists(overdue), pk=client.pk
-    ).exists()
+    return (
+        Client.objects.filter(pk=client.pk, status=ClientStatus.ACTIVE)
+        .exclude(OPEN_COMPLAINT)
+        .filter(
+            Exists(paid_contracts_covering(today)),
+            Exists(paid_contracts_covering(since)),
+            ~Exists(requests_overdue_of_client(now)),
+        )
+        .exists()
+    )
 
 
 def clients_with_risk(
@@ -179,19 +194,13 @@ def clients_with_risk(
     # The contact signals are columns of the client row (clients.contact_signals).
     requests = ClientRequest.objects.filter(client=OuterRef("pk"))
     clients = clients.annotate(
-        _overdue_request=Exists(
-            requests.filter(
-                status__in=[RequestStatus.OPEN, RequestStatus.IN_PROGRESS], due_at__lt=now
-            )
-        ),
+        _overdue_request=Exists(requests_overdue_of_client(now)),
         _pending_refusal=Exists(requests.filter(status=RequestStatus.REFUSAL_PENDING)),
     )
     served = Q(status__in=[ClientStatus.ACTIVE, ClientStatus.FREE_MONTH])
     no_contact = Q(last_reached_at__isnull=True) | Q(last_reached_at__lt=cutoff)
     no_contact_long = Q(last_reached_at__isnull=True) | Q(last_reached_at__lt=long_cutoff)
-    open_complaint = Q(last_complaint_at__isnull=False) & (
-        Q(last_reached_at__isnull=True) | Q(last_reached_at__lt=F("last_complaint_at"))
-    )
+    open_complaint = OPEN_COMPLAINT
 
     def points(condition: Q, weight: int) -> Case:
         return Case(When(condition, then=Value(weight)), default=Value(0))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils.http import url_has_allowed_host_and_scheme
 
 
 def client_ip(request) -> str | None:
@@ -19,3 +20,14 @@ def client_ip(request) -> str | None:
         if forwarded:
             address = forwarded[-min(proxies, len(forwarded))]
     return address
+
+
+def safe_next_url(request, *, default: str) -> str:
+    """The ``next`` a form or link carries (POST first, then GET) when it points back into this
+    site, else ``default``: a crafted link cannot send a user elsewhere after an action."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default

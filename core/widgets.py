@@ -7,6 +7,15 @@ from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
 
 
+class DateInput(forms.DateInput):
+    """The browser's date picker (``<input type="date">``), which sends and shows ISO dates."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
 class LongSelect(forms.Select):
     """A ``<select>`` for lists that grow with the company (every manager, SPEC §9): the same HTML
     as Django's ``Select`` template, built in Python, which is about ten times faster than

@@ -563,11 +563,11 @@ class _Pipeline:
                 "created_at": company.at(day, 12),
             }
         )
-        span = max(0, (last - day).days)
-        for step, (before, after) in enumerate(zip(["", *path], path, strict=False)):
-            when = day if step == 0 else (last if after == path[-1] and closed else None)
-            if when is None:
-                when = day + datetime.timedelta(days=min(span, step * max(1, span // len(path))))
+        # The steps spread evenly from the day the lead was recorded to the day it closed (or
+        # today, for an open lead).
+        span, steps = max(0, (last - day).days), max(1, len(path) - 1)
+        for step, (before, after) in enumerate(zip(["", *path[:-1]], path, strict=True)):
+            when = day + datetime.timedelta(days=span * step // steps)
             self.stages.add(
                 {
                     "referral_id": pk,

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from core.bounds import GOAL_CLIENTS_MAX
+from core.widgets import DateInput
 from kpi.dashboard_selectors import DEFAULT_PERIOD
 from kpi.planning import BOUNDS
 
@@ -32,13 +33,6 @@ class PeriodForm(forms.Form):
         if self.is_valid() and self.cleaned_data["period"]:
             return self.cleaned_data["period"]
         return DEFAULT_PERIOD
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs, format="%Y-%m-%d")
 
 
 class GoalForm(forms.Form):

@@ -13,7 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from clients import services as client_services
-from clients.models import OPEN_REFERRAL_STATUSES, Client, Referral, ReferralStatus
+from clients.models import Client, Referral, ReferralStatus, referrals_overdue
 from clients.selectors import clients_with_risk, referrals_with_duplicates
 from clients.serializers import ClientSerializer, ReferralSerializer
 from core.api import IdFilter, StrictBooleanFilter, with_errors
@@ -39,8 +39,8 @@ class ReferralFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_overdue(self, queryset, name, value):
-        overdue = {"status__in": OPEN_REFERRAL_STATUSES, "next_step_on__lt": timezone.localdate()}
-        return queryset.filter(**overdue) if value else queryset.exclude(**overdue)
+        overdue = referrals_overdue(timezone.localdate())
+        return queryset.filter(overdue) if value else queryset.exclude(overdue)
 
 
 @extend_schema_view(
@@ -56,6 +56,13 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             return Referral.objects.none()
         return referrals_with_duplicates(referrals_visible_to(self.request.user)).order_by(
             "-created_at", "-pk"
+        )
+
+    def _run(self, serializer, service):
+        """A lead command: the body checked, then the service on the lead the URL names."""
+        serializer.is_valid(raise_exception=True)
+        return service(
+            actor=self.request.user, referral=self.get_object(), **serializer.validated_data
         )
 
     def _done(self, referral: Referral, code: int = status.HTTP_200_OK) -> Response:
@@ -79,12 +86,9 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     )
     @action(detail=True, methods=["post"])
     def move(self, request, pk=None):
-        serializer = ReferralMoveSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        referral = services.referral_move(
-            actor=request.user, referral=self.get_object(), **serializer.validated_data
+        return self._done(
+            self._run(ReferralMoveSerializer(data=request.data), services.referral_move)
         )
-        return self._done(referral)
 
     @extend_schema(
         summary="Close a lead as lost, with the reason",
@@ -93,12 +97,9 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     )
     @action(detail=True, methods=["post"])
     def lose(self, request, pk=None):
-        serializer = ReferralLoseSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        referral = services.referral_lose(
-            actor=request.user, referral=self.get_object(), **serializer.validated_data
+        return self._done(
+            self._run(ReferralLoseSerializer(data=request.data), services.referral_lose)
         )
-        return self._done(referral)
 
     @extend_schema(
         summary="Win a lead: the client is created in the referrer's manager's book",
@@ -107,11 +108,7 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     )
     @action(detail=True, methods=["post"])
     def win(self, request, pk=None):
-        serializer = ReferralWinSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        client = services.referral_win(
-            actor=request.user, referral=self.get_object(), **serializer.validated_data
-        )
+        client = self._run(ReferralWinSerializer(data=request.data), services.referral_win)
         # The winner may not see the client afterwards (it is in the referrer's manager's book).
         read = clients_with_risk(Client.objects.filter(pk=client.pk)).get()
         return Response(ClientSerializer(read).data, status=status.HTTP_201_CREATED)
@@ -126,8 +123,4 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         if not request.user.can(Capability.REFERRAL_GIVE):
             raise PermissionDenied(_("Only the director gives leads to others."))
         serializer = ReferralGiveSerializer(data=request.data, actor=request.user)
-        serializer.is_valid(raise_exception=True)
-        referral = services.referral_give(
-            actor=request.user, referral=self.get_object(), **serializer.validated_data
-        )
-        return self._done(referral)
+        return self._done(self._run(serializer, services.referral_give))

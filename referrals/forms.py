@@ -7,15 +7,12 @@ from django.utils.translation import gettext_lazy as _
 
 from clients.forms import ServiceForm
 from clients.models import OPEN_REFERRAL_STATUSES, ClientKind, ReferralStatus
+from core.widgets import DateInput
 from referrals.access import referral_owner_choices, referrals_visible_to
 from referrals.services import referral_give, referral_lose, referral_move, referral_win
 from staff.models import User
 
 OPEN_STAGE_CHOICES = [(s.value, s.label) for s in ReferralStatus if s in OPEN_REFERRAL_STATUSES]
-
-
-def _date_input() -> forms.DateInput:
-    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class BoardFilterForm(forms.Form):
@@ -40,7 +37,7 @@ class BoardFilterForm(forms.Form):
 
 class LeadMoveForm(ServiceForm):
     status = forms.ChoiceField(label=_("Stage"), choices=OPEN_STAGE_CHOICES)
-    next_step_on = forms.DateField(label=_("Next step"), required=False, widget=_date_input())
+    next_step_on = forms.DateField(label=_("Next step"), required=False, widget=DateInput)
     note = forms.CharField(label=_("Note"), required=False, max_length=300)
 
     def perform(self, *, actor, referral):

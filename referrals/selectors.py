@@ -15,6 +15,7 @@ from clients.models import (
     Client,
     Referral,
     ReferralStatus,
+    referrals_overdue,
 )
 from clients.selectors import referrals_with_duplicates
 from referrals.access import referrals_visible_to
@@ -43,6 +44,10 @@ class BoardColumn:
     total: int
 
     @property
+    def closed(self) -> bool:
+        return self.status in CLOSED_REFERRAL_STATUSES
+
+    @property
     def more(self) -> int:
         return self.total - len(self.leads)
 
@@ -62,7 +67,7 @@ def _filtered(leads: QuerySet[Referral], filters: BoardFilters, today: datetime.
     if filters.status:
         leads = leads.filter(status=filters.status)
     if filters.overdue:
-        leads = leads.filter(status__in=OPEN_REFERRAL_STATUSES, next_step_on__lt=today)
+        leads = leads.filter(referrals_overdue(today))
     return leads
 
 

@@ -31,7 +31,7 @@ from core.errors import Conflict
 from inbox.models import NotificationKind
 from inbox.services import notify
 from referrals.access import referral_owner_choices, referral_workable_by
-from staff.models import BOOK_ROLES, Capability, User
+from staff.models import Capability, User
 
 
 def _locked_open_lead(actor: User, referral: Referral) -> Referral:
@@ -106,7 +106,7 @@ def referral_credit_manager(referrer: Client, *, actor: User) -> User:
     referrer on the day the lead is won, after any reassignment. When the referrer has no active
     manager who keeps a book, the client goes to the person winning it if they keep one."""
     manager = referrer.manager
-    if manager is not None and manager.is_active and manager.role in BOOK_ROLES:
+    if manager is not None and manager.is_book_keeper:
         return manager
     if actor.can(Capability.KEEP_BOOK):
         return actor

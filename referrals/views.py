@@ -11,12 +11,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clients.access import clients_visible_to
 from clients.models import Client, Referral
+from core.http import safe_next_url
 from referrals.forms import BoardFilterForm, LeadGiveForm, LeadLoseForm, LeadMoveForm, LeadWinForm
 from referrals.selectors import BoardFilters, board_build, lead_for, lead_history
 from staff.models import Capability
@@ -73,13 +73,6 @@ def board(request: HttpRequest) -> HttpResponse:
     return render(request, BOARD, context, status=status)
 
 
-def _back(request: HttpRequest, lead: Referral) -> str:
-    back = request.POST.get("next", "")
-    if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
-        return back
-    return reverse("referrals:lead", args=[lead.pk])
-
-
 def _lead_page(request: HttpRequest, lead: Referral, *, status: int = 200, **forms) -> HttpResponse:
     actor = request.user
     context = {
@@ -105,18 +98,23 @@ def lead(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _command(request: HttpRequest, pk: int, form_class, name: str, done: str) -> HttpResponse:
+    """Run one lead command's form. From the board with htmx the answer is the board again,
+    with the notice or the errors above it; otherwise a redirect back, or the lead page with the
+    form's errors."""
     referral = _lead(request, pk)
     form = form_class(request.POST, actor=request.user)
-    if form.submit(actor=request.user, referral=referral):
-        if request.htmx and request.POST.get("from") == "board":
-            context = _board_context(request, request.GET)
-            return render(request, f"{BOARD}#board", context | {"notice": done})
-        messages.success(request, done)
-        return redirect(_back(request, referral))
+    done_ok = form.submit(actor=request.user, referral=referral)
     if request.htmx and request.POST.get("from") == "board":
         context = _board_context(request, request.GET)
+        if done_ok:
+            return render(request, f"{BOARD}#board", context | {"notice": done})
         errors = "; ".join(str(m) for messages_ in form.errors.values() for m in messages_)
         return render(request, f"{BOARD}#board", context | {"error": errors})
+    if done_ok:
+        messages.success(request, done)
+        return redirect(
+            safe_next_url(request, default=reverse("referrals:lead", args=[referral.pk]))
+        )
     return _lead_page(request, _lead(request, pk), status=400, **{name: form})
 
 

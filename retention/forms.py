@@ -11,15 +11,9 @@ from django.utils.translation import gettext_lazy as _
 
 from clients.models import InteractionKind, InteractionOutcome
 from core.bounds import CALL_DURATION_MAX_MIN, MONTHLY_FEE_MAX
+from core.widgets import DateInput
 from retention.models import LostCase
 from retention.selectors import agreed_return_latest, return_candidates
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs, format="%Y-%m-%d")
 
 
 def add_service_errors(form: forms.Form, error: ValidationError) -> None:

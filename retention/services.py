@@ -29,7 +29,7 @@ from clients.models import (
     TaskKind,
     TerminationReason,
 )
-from clients.selectors import assignment_on
+from clients.selectors import assignment_on, paid_contracts_covering
 from clients.services import client_reassign, rename_error_field, system_tasks_close
 from core.audit import record_update, save_audited
 from core.bounds import business_date_check, monthly_fee_ceiling_check
@@ -40,7 +40,7 @@ from inbox.services import notify_many
 from retention.access import case_declinable_by, case_held_by
 from retention.models import ACTIVE_CASE_STATUSES, CaseStatus, LostCase
 from retention.selectors import agreed_return_latest
-from staff.models import BOOK_ROLES, Capability, User
+from staff.models import Capability, User
 
 ONE_DAY = datetime.timedelta(days=1)
 
@@ -74,7 +74,7 @@ def derive_client_status(
 def _status_expression(today: datetime.date) -> Case:
     """``derive_client_status`` as one SQL expression, for refreshing every client at once."""
     paid = Contract.objects.filter(client=OuterRef("pk"), kind=ContractKind.PAID)
-    covering = paid.filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today), starts_on__lte=today)
+    covering = paid_contracts_covering(today)
     active_case = LostCase.objects.filter(client=OuterRef("pk"), status__in=ACTIVE_CASE_STATUSES)
     free_month = Contract.objects.filter(
         client=OuterRef("pk"),
@@ -404,7 +404,7 @@ def _return_checks(case: LostCase, *, manager: User | None, starts_on: datetime.
         raise ValidationError(
             {"manager": _("Give the client to a different manager than the one who lost it.")}
         )
-    if not manager.is_active or manager.role not in BOOK_ROLES:
+    if not manager.is_book_keeper:
         raise ValidationError({"manager": _("Choose an active client manager.")})
     if starts_on < case.lost_on:
         raise ValidationError(

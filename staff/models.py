@@ -183,6 +183,11 @@ class User(AbstractUser):
     def is_trainee(self, on: datetime.date) -> bool:
         return self.ramp_until is not None and on <= self.ramp_until
 
+    @property
+    def is_book_keeper(self) -> bool:
+        """One of ``User.objects.book_keepers()``: active and a role clients are handed to."""
+        return self.is_active and self.role in BOOK_ROLES
+
     def can(self, capability: str) -> bool:
         """Whether this person's role holds ``capability`` (``ROLE_CAPABILITIES``); nobody who is
         signed out or dismissed holds any."""

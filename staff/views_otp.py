@@ -10,12 +10,12 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from core.confirm import confirmation_page
+from core.http import safe_next_url
 from staff.forms import OtpCodeForm, RecoveryCodeForm
 from staff.recovery_codes import recovery_codes_issue, recovery_codes_left, recovery_session_verify
 from staff.two_factor import (
@@ -28,12 +28,7 @@ from staff.two_factor import (
 
 
 def _next_url(request: HttpRequest) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return "/"
+    return safe_next_url(request, default="/")
 
 
 def _redirect_keeping_next(url_name: str, request: HttpRequest) -> HttpResponse:

@@ -14,6 +14,7 @@ from clients.forms import ServiceForm, date_not_after_today, person_choices
 from clients.models import Client, ClientRequest
 from clients.selectors import manager_loads
 from clients.services import SPREAD, client_request_approve_refusal, client_request_reject_refusal
+from core.widgets import DateInput
 from staff.models import User
 from team.services import staff_dismiss
 
@@ -47,7 +48,7 @@ class HandoverForm(ServiceForm):
     )
     dismissed_on = forms.DateField(
         label=_("Last working day"),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=DateInput,
         help_text=_("Clients move to their new managers from this day."),
     )
     service_fields = {"handover": "target"}
