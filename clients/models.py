@@ -16,6 +16,7 @@ from django.db import connection, models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from clients.validators import validate_inn, validate_kpp
@@ -550,11 +551,11 @@ class ClientRequest(models.Model):
 class ReferralStatus(models.TextChoices):
     """The stages of a lead (SPEC §14), in pipeline order."""
 
-    NEW = "new", _("New")
-    CONTACTED = "contacted", _("Contacted")
-    MEETING = "meeting", _("Meeting")
-    WON = "won", _("Won")
-    LOST = "lost", _("Lost")
+    NEW = "new", pgettext_lazy("referral stage", "New")
+    CONTACTED = "contacted", pgettext_lazy("referral stage", "Contacted")
+    MEETING = "meeting", pgettext_lazy("referral stage", "Meeting")
+    WON = "won", pgettext_lazy("referral stage", "Won")
+    LOST = "lost", pgettext_lazy("referral stage", "Lost")
 
 
 # A lead still being worked: an INN shared by two of them flags both as duplicates (SPEC §14).

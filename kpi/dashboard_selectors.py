@@ -24,7 +24,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from clients.models import TerminationReason
+from clients.models import ReferralStatus, TerminationReason
 from core.dates import add_months, month_start, months_between
 from core.paging import TEXT, SortColumn, TablePage, table_page
 from core.ratios import ratio
@@ -132,9 +132,9 @@ def dashboard_build(*, group: User | None, period: str, now: datetime.datetime) 
 
 FUNNEL_STEPS = (
     ("leads", gettext_lazy("Leads")),
-    ("funnel_contacted", gettext_lazy("Contacted")),
-    ("funnel_meeting", gettext_lazy("Meeting")),
-    ("funnel_won", gettext_lazy("Won")),
+    ("funnel_contacted", ReferralStatus.CONTACTED.label),
+    ("funnel_meeting", ReferralStatus.MEETING.label),
+    ("funnel_won", ReferralStatus.WON.label),
 )
 
 

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clients.forms import ServiceForm
 from clients.models import OPEN_REFERRAL_STATUSES, ClientKind, ReferralStatus
-from core.widgets import DateInput
+from core.widgets import DateInput, LongSelect
 from referrals.access import referral_owner_choices, referrals_visible_to
 from referrals.services import referral_give, referral_lose, referral_move, referral_win
 from staff.models import User
@@ -18,8 +18,10 @@ OPEN_STAGE_CHOICES = [(s.value, s.label) for s in ReferralStatus if s in OPEN_RE
 class BoardFilterForm(forms.Form):
     """The board's filters: a GET form, so a filtered board has a link."""
 
-    owner = forms.ModelChoiceField(
-        label=_("Owner"), queryset=User.objects.none(), required=False, empty_label=_("Anyone")
+    # Plain (id, name) choices: at scale L the director's list holds hundreds of people, and a
+    # model instance each would cost more than the board itself.
+    owner = forms.TypedChoiceField(
+        label=_("Owner"), coerce=int, required=False, empty_value=None, widget=LongSelect
     )
     referrer = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     stage = forms.ChoiceField(
@@ -30,9 +32,11 @@ class BoardFilterForm(forms.Form):
     def __init__(self, *args, actor: User, **kwargs):
         super().__init__(*args, **kwargs)
         owners = referrals_visible_to(actor).order_by().values("owner_id").distinct()
-        self.fields["owner"].queryset = User.objects.filter(pk__in=owners).order_by(
-            "full_name", "pk"
-        )
+        people = User.objects.filter(pk__in=owners).order_by("full_name", "pk")
+        self.fields["owner"].choices = [
+            ("", _("Anyone")),
+            *people.values_list("pk", "full_name"),
+        ]
 
 
 class LeadMoveForm(ServiceForm):

@@ -48,7 +48,7 @@ def _board_context(request: HttpRequest, query) -> dict:
         if data["referrer"]:
             referrer = clients_visible_to(request.user).filter(pk=data["referrer"]).first()
         filters = BoardFilters(
-            owner=data["owner"],
+            owner_id=data["owner"],
             referrer=referrer,
             status=data["stage"],
             overdue=data["overdue"],
@@ -59,7 +59,9 @@ def _board_context(request: HttpRequest, query) -> dict:
         "referrer": referrer,
         "columns": board_build(request.user, filters, today=today),
         "today": today,
-        "query": query.urlencode() if hasattr(query, "urlencode") else "",
+        "query": query.urlencode(),
+        # Where a move made without JavaScript comes back to: this board, filters kept.
+        "board_url": f"{reverse('referrals:board')}?{query.urlencode()}",
         "move_choices": LeadMoveForm.base_fields["status"].choices,
     }
 
@@ -88,6 +90,11 @@ def _lead_page(request: HttpRequest, lead: Referral, *, status: int = 200, **for
         if actor.can(Capability.REFERRAL_GIVE)
         else None,
     }
+    # What a refused command says beyond its fields (a closed lead, a refusal) stands above the
+    # page: a closed lead's page has no forms to show it next to.
+    context["command_errors"] = [
+        message for form in forms.values() for message in form.non_field_errors()
+    ]
     return render(request, LEAD, context, status=status)
 
 
