@@ -117,3 +117,32 @@ def test_a_referral_of_an_existing_client_is_refused_on_the_card_and_a_duplicate
 
     expect(page.get_by_test_id("referral-duplicate")).to_have_count(2)
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_referral_board_a_lead_and_winning_it_fit(page, manager, width):
+    from clients.services import referral_create
+    from referrals.services import referral_move
+
+    school = ClientFactory(manager=manager, name="МБОУ СОШ № 7", status=ClientStatus.ACTIVE)
+    leads = [
+        referral_create(
+            actor=manager,
+            referrer=school,
+            organisation=f"Муниципальное казённое учреждение «Централизованная бухгалтерия» № {n}",
+            inn=make_inn(800 + n),
+        )
+        for n in range(4)
+    ]
+    referral_move(actor=manager, referral=leads[0], status="meeting")
+    login(page, "manager")
+
+    page.goto(f"{page.base_url}/referrals/")
+    assert_fits(page, width)
+    expect(page.get_by_test_id("referral-card")).to_have_count(4)
+    page.goto(f"{page.base_url}/referrals/{leads[0].pk}/")
+    assert_fits(page, width)
+    expect(page.get_by_test_id("referral-history")).to_contain_text("Встреча")
+    page.goto(f"{page.base_url}/referrals/{leads[0].pk}/win/")
+    assert_fits(page, width)
+    expect(page.get_by_test_id("win-form")).to_be_visible()
