@@ -95,7 +95,7 @@ def board_build(user: User, filters: BoardFilters, *, today: datetime.date) -> l
         if total:
             column = leads.filter(status=status)
             if status in OPEN_REFERRAL_STATUSES:
-                column = column.order_by(F("next_step_on").asc(nulls_last=True), "created_at")
+                column = column.order_by(F("next_step_on").asc(nulls_last=True), "created_at", "pk")
             else:
                 column = column.order_by("-closed_on", "-pk")
             rows = list(column[:COLUMN_LIMIT])
